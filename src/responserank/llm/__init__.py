@@ -1,0 +1,1 @@
+"""LLM reward models on MultiPref: data pipeline, presets, trainer."""

@@ -1,0 +1,1 @@
+"""Analysis CLI of the LLM experiments: collect / generate."""

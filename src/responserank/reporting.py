@@ -1,0 +1,197 @@
+"""Shared building blocks for the analysis CLIs: reproducible figures, summary statistics, table cells, safe output.
+
+* Figures are written as PDF and PNG with fixed metadata (creation date 1990-01-01, creator/producer
+  "Matplotlib"), ``bbox_inches="tight"``, pad 0.05, dpi 300, so the same data gives byte-identical files.
+* Text uses matplotlib's mathtext unless ``usetex=True`` is requested, so no LaTeX install is needed.
+* :func:`atomic_directory` builds an output folder next to its destination and renames it into place only when
+  everything succeeded: a failure never leaves a half-written folder that looks complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.stats
+
+# Colours shared across the paper's figures.
+BT_COLOR = "#E74C3C"
+RR_COLOR = "#1D9A6C"
+RT_REGRESSION_COLOR = "#D4A017"
+RR_AGREE_COLOR = "#8D6E63"
+
+FIXED_DATE = _dt.datetime(1990, 1, 1, tzinfo=_dt.UTC)
+_PDF_METADATA = {
+    "CreationDate": FIXED_DATE,
+    "ModDate": FIXED_DATE,
+    "Creator": "Matplotlib",
+    "Producer": "Matplotlib",
+}
+_PNG_METADATA = {"Software": "Matplotlib"}
+
+
+class AnalysisError(Exception):
+    """A problem with analysis inputs (missing file, inconsistent cache …); CLIs print it as one line and exit 1."""
+
+
+def configure_matplotlib(usetex: bool = False) -> None:
+    """Select the non-interactive Agg backend and the paper's font settings (mathtext unless ``usetex``)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    matplotlib.rcParams.update(
+        {
+            "text.usetex": bool(usetex),
+            "font.family": "serif",
+            "mathtext.fontset": "cm",
+            "axes.unicode_minus": False,
+            "pdf.fonttype": 42,
+            "svg.hashsalt": "responserank",
+            "savefig.dpi": 300,
+        }
+    )
+    if not usetex:
+        # Computer-Modern-like serif text without a LaTeX install.
+        matplotlib.rcParams["font.serif"] = ["cmr10", "DejaVu Serif"]
+        matplotlib.rcParams["axes.formatter.use_mathtext"] = True
+
+
+def save_figure(
+    fig, path_without_suffix: str | os.PathLike, formats: Sequence[str] = ("pdf", "png")
+) -> list[Path]:
+    """Save ``fig`` once per format with fixed metadata; returns the written paths. Closes the figure."""
+    import matplotlib.pyplot as plt
+
+    base = Path(path_without_suffix)
+    base.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    for fmt in formats:
+        path = base.with_name(base.name + "." + fmt)
+        metadata = _PDF_METADATA if fmt == "pdf" else _PNG_METADATA if fmt == "png" else None
+        fig.savefig(path, format=fmt, bbox_inches="tight", pad_inches=0.05, dpi=300, metadata=metadata)
+        written.append(path)
+    plt.close(fig)
+    return written
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Mean, standard deviation and 95 % confidence half-width (Student t) of a sample."""
+
+    mean: float
+    sd: float
+    ci95: float
+    n: int
+
+
+def summarize(values, ddof: int = 1) -> Summary:
+    """Mean, SD (``ddof``) and CI95 half-width ``SEM·t_{0.975, n−1}`` (SEM with ddof 1; 0 when ``n ≤ 1``).
+
+    NaN values are dropped.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    x = x[~np.isnan(x)]
+    n = x.size
+    if n == 0:
+        return Summary(math.nan, math.nan, math.nan, 0)
+    mean = float(x.mean())
+    sd = float(x.std(ddof=ddof)) if n > ddof else 0.0
+    if n <= 1:
+        return Summary(mean, sd, 0.0, n)
+    sem = float(x.std(ddof=1)) / math.sqrt(n)
+    return Summary(mean, sd, sem * float(scipy.stats.t.ppf(0.975, n - 1)), n)
+
+
+def format_cell(
+    summary: Summary,
+    decimals: int,
+    scale: float = 1.0,
+    with_ci: bool = True,
+    bold: bool = False,
+    latex: bool = True,
+) -> str:
+    """Format ``mean ± sd [± ci]`` (values multiplied by ``scale``, e.g. 100 for percent).
+
+    LaTeX output uses ``$\\pm$`` and ``\\textbf{}`` for the bold mean; Markdown uses ``±`` and ``**``.
+    """
+    mean, sd, ci = (summary.mean * scale, summary.sd * scale, summary.ci95 * scale)
+    pm = "$\\pm$" if latex else "±"
+    mean_text = f"{mean:.{decimals}f}"
+    if bold:
+        mean_text = f"\\textbf{{{mean_text}}}" if latex else f"**{mean_text}**"
+    text = f"{mean_text} {pm} {sd:.{decimals}f}"
+    if with_ci:
+        text += f" [{pm} {ci:.{decimals}f}]"
+    return text
+
+
+def crossing_point(sizes: Sequence[float], means: Sequence[float], threshold: float) -> float | None:
+    """Smallest size at which ``means`` reaches ``threshold``, linearly interpolated between sizes.
+
+    Walk the means in order of increasing size; at the first index ``i`` with ``mean_i ≥ threshold``: if
+    ``i > 0`` interpolate between points ``i−1`` and ``i``, else return the first size. ``None`` if never reached.
+    """
+    x = np.asarray(sizes, dtype=np.float64)
+    y = np.asarray(means, dtype=np.float64)
+    order = np.argsort(x, kind="stable")
+    x, y = x[order], y[order]
+    reached = np.flatnonzero(y >= threshold)
+    if reached.size == 0:
+        return None
+    i = int(reached[0])
+    if i == 0:
+        return float(x[0])
+    return float(x[i - 1] + (threshold - y[i - 1]) * (x[i] - x[i - 1]) / (y[i] - y[i - 1]))
+
+
+def format_p_value(p: float) -> str:
+    """``"< 0.0001"`` below 1e-4, else four decimals."""
+    if np.isnan(p):
+        return "n/a"
+    return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
+
+
+@contextlib.contextmanager
+def atomic_directory(destination: str | os.PathLike) -> Iterator[Path]:
+    """Yield a fresh temporary directory; on success, move its files into ``destination``.
+
+    Files are first written next to ``destination`` and then moved in one rename each, after everything
+    succeeded, so an error leaves ``destination`` untouched (files of earlier runs are replaced only on success).
+    """
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.partial-", dir=destination.parent))
+    try:
+        yield staging
+        destination.mkdir(parents=True, exist_ok=True)
+        for item in sorted(staging.rglob("*")):
+            target = destination / item.relative_to(staging)
+            if item.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+            else:
+                os.replace(item, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same folder and an atomic rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,1 @@
+"""RL-control experiments (runs made with an external codebase): result formats and analysis."""

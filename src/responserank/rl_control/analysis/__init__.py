@@ -1,0 +1,1 @@
+"""Analysis CLI of the RL-control experiments: collect / generate."""

@@ -1,0 +1,1 @@
+"""Analysis CLI of the synthetic experiments: find / collect / generate."""
