@@ -137,7 +137,6 @@ def expected_calibration_error(prob_first, first_chosen, num_bins: int = 10):
     p, y = np.broadcast_arrays(p, y)
     bins = np.clip((p * num_bins).astype(np.int64), 0, num_bins - 1)
     one_hot = bins[..., None] == np.arange(num_bins)
-    counts = one_hot.sum(axis=-2)
     with np.errstate(invalid="ignore"):
         gap = np.abs((one_hot * y[..., None]).sum(axis=-2) - (one_hot * p[..., None]).sum(axis=-2))
     return _scalar(gap.sum(axis=-1) / p.shape[-1])
