@@ -1,0 +1,120 @@
+"""Command line of the synthetic analysis: ``find`` → ``collect`` → ``generate``.
+
+::
+
+    python -m responserank.synthetic.analysis.cli find outputs/experiment_runner results/synthetic
+    python -m responserank.synthetic.analysis.cli collect results/synthetic --paths-file results/synthetic/experiment_paths.json
+    python -m responserank.synthetic.analysis.cli generate results/synthetic paper/figures
+
+Problems with the inputs are printed as one ``error: …`` line on stderr with exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from responserank.reporting import AnalysisError
+
+
+def _find(args: argparse.Namespace) -> None:
+    from responserank.synthetic.analysis.find import find_experiments, portable_path, write_paths_file
+
+    experiments = find_experiments(args.experiment_dir)
+    destination = write_paths_file(experiments, args.out_dir)
+    for config, experiment in experiments.items():
+        print(f"{config}: {portable_path(experiment.path)} ({experiment.timestamp:%Y-%m-%d %H:%M:%S})")
+    print(f"wrote {destination}")
+
+
+def _collect(args: argparse.Namespace) -> None:
+    from responserank.synthetic.analysis.collect import collect, read_paths_file
+
+    experiments = read_paths_file(args.paths_file)
+    for config, folder in experiments.items():
+        if not folder.is_dir():
+            raise AnalysisError(
+                f"{args.paths_file}: experiment folder {folder} of {config!r} does not exist "
+                f"(relative paths are resolved against the current folder {Path.cwd()})"
+            )
+    for path in collect(args.cache_dir, experiments):
+        print(f"wrote {path}")
+
+
+def _generate(args: argparse.Namespace) -> None:
+    from responserank.synthetic.analysis.generate import generate
+
+    written = generate(args.cache_dir, args.figures_dir, usetex=args.usetex)
+    print(
+        f"wrote {len(written)} files to {args.figures_dir} (overview: {Path(args.figures_dir) / 'summary.md'})"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m responserank.synthetic.analysis.cli",
+        description="Analysis of the synthetic experiments: find runner outputs, collect them into caches, "
+        "generate the paper's figures and tables.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{find,collect,generate}")
+
+    find = commands.add_parser(
+        "find",
+        help="locate the latest experiment per dataset config",
+        description="Walk EXPERIMENT_DIR for runner outputs (folders with metadata.json, skipping ABORTED "
+        "ones), keep the latest timestamp per dataset config and write OUT_DIR/experiment_paths.json "
+        "= {config: folder}. Folders below the current folder are written as relative paths.",
+    )
+    find.add_argument("experiment_dir", help="runner output root, e.g. outputs/experiment_runner")
+    find.add_argument("out_dir", help="folder for experiment_paths.json, e.g. results/synthetic")
+    find.set_defaults(handler=_find)
+
+    collect = commands.add_parser(
+        "collect",
+        help="gather per-run result files into one cache JSON per config",
+        description="For each experiment of the paths file, read trial_*/<learner>_frac_<pct>_results.json "
+        "and write CACHE_DIR/<config>.json (accuracy and PDC per learner, size and trial; Kendall tau and "
+        "confusion matrix per trial). Every trial must hold the same (learner, size) runs.",
+    )
+    collect.add_argument("cache_dir", help="folder for the <config>.json caches, e.g. results/synthetic")
+    collect.add_argument(
+        "--paths-file",
+        required=True,
+        help="experiment_paths.json written by 'find' (relative paths: relative to the current folder)",
+    )
+    collect.set_defaults(handler=_collect)
+
+    generate = commands.add_parser(
+        "generate",
+        help="draw every figure and table from the caches",
+        description="Read CACHE_DIR/<config>.json for the with-variability triplet (deterministic_all, "
+        "stochastic, drift_diffusion) and the no-variability triplet, and write boxplots, "
+        "metric-vs-size curves, Kendall tau histograms, confusion matrices (PDF + PNG), LaTeX tables, "
+        "the Wilcoxon significance tables and summary.md to FIGURES_DIR. Configs without a cache are "
+        "left out. Nothing is written unless everything succeeds.",
+    )
+    generate.add_argument("cache_dir", help="folder with the <config>.json caches, e.g. results/synthetic")
+    generate.add_argument("figures_dir", help="output folder, e.g. paper/figures")
+    generate.add_argument(
+        "--usetex",
+        action="store_true",
+        help="render figure text with LaTeX (needs latex, dvipng and ghostscript); default: mathtext",
+    )
+    generate.set_defaults(handler=_generate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except AnalysisError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

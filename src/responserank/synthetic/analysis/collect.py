@@ -1,0 +1,150 @@
+"""``collect``: gather the per-run result files of each experiment into one cache JSON per dataset config.
+
+Input (runner layout, spec ``synthetic.md`` §4)::
+
+    <experiment>/metadata.json
+    <experiment>/trial_<k>/<learner>_frac_<pct>_results.json     {"summary_metrics": {name: {"value", …}}, …}
+
+Output ``<cache_dir>/<config>.json`` (spec §6)::
+
+    {"metadata": <metadata.json>,
+     "dataset_metrics": {"test_confusion_matrix": [entry per trial], "test_abs_logit_diff_rt_kendall_tau": [...]},
+     "<learner>": {"sizes": {"<str(pct/100)>": {"summary_metrics": {"choice_accuracy": [entry per trial],
+                                                                   "pearson_distance_correlation": [...]}}}}}
+
+Entries are copied verbatim (``{"value", "type", "dataset_metric"}``); lists are in trial order (``trial_1``,
+``trial_2``, … by number). Dataset metrics are taken once per trial from the alphabetically first learner at the
+largest size. Every trial must hold the same (learner, size) set. All experiments are read and checked before
+any cache is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+from responserank.reporting import AnalysisError, write_text_atomic
+from responserank.synthetic.analysis.find import ABORTED_MARKER, read_json
+from responserank.synthetic.analysis.names import DATASET_METRICS, METRICS
+
+_TRIAL_DIR = re.compile(r"trial_(\d+)")
+_RESULTS_FILE = re.compile(r"(.+)_frac_(\d+)_results\.json")
+
+
+def read_paths_file(paths_file: str | os.PathLike) -> dict[str, Path]:
+    """``{config: experiment folder}``; relative paths are taken relative to the current folder."""
+    path = Path(paths_file)
+    mapping = read_json(path, "paths file")
+    if not isinstance(mapping, dict) or not mapping:
+        raise AnalysisError(f"{path}: expected a non-empty JSON object {{config: experiment folder}}")
+    experiments = {}
+    for config, folder in mapping.items():
+        if not isinstance(folder, str) or not re.fullmatch(r"\w+", config):
+            raise AnalysisError(f"{path}: entry {config!r}: expected a config name mapped to a folder path")
+        experiments[config] = Path(folder)
+    return experiments
+
+
+def _trial_folders(experiment: Path) -> list[tuple[int, Path]]:
+    trials = []
+    for child in experiment.iterdir():
+        match = _TRIAL_DIR.fullmatch(child.name)
+        if match and child.is_dir():
+            trials.append((int(match.group(1)), child))
+    return sorted(trials)
+
+
+def _result_files(trial: Path) -> dict[tuple[str, int], Path]:
+    """(learner, pct) → results file of one trial folder."""
+    files = {}
+    for child in trial.iterdir():
+        match = _RESULTS_FILE.fullmatch(child.name)
+        if match and child.is_file():
+            files[(match.group(1), int(match.group(2)))] = child
+    return files
+
+
+def _format_runs(runs) -> str:
+    shown = ", ".join(f"{learner}@{pct}%" for learner, pct in sorted(runs)[:5])
+    return shown + (f" (+{len(runs) - 5} more)" if len(runs) > 5 else "")
+
+
+def _summary_metric(results: dict, path: Path, name: str) -> dict:
+    entry = results.get(name)
+    if not isinstance(entry, dict) or "value" not in entry:
+        raise AnalysisError(f"{path}: summary metric {name!r} missing")
+    return entry
+
+
+def collect_experiment(experiment: str | os.PathLike) -> dict:
+    """Read one experiment folder into the cache structure above (nothing is written)."""
+    experiment = Path(experiment)
+    if not experiment.is_dir():
+        raise AnalysisError(f"{experiment}: experiment folder does not exist")
+    if (experiment / ABORTED_MARKER).exists():
+        raise AnalysisError(f"{experiment}: experiment was aborted (ABORTED marker present); rerun it")
+    metadata = read_json(experiment / "metadata.json", "metadata.json")
+    if not isinstance(metadata, dict):
+        raise AnalysisError(f"{experiment / 'metadata.json'}: expected a JSON object")
+    trials = _trial_folders(experiment)
+    if not trials:
+        raise AnalysisError(f"{experiment}: no trial_<k> folders")
+
+    first_number, first_trial = trials[0]
+    reference_runs = set(_result_files(first_trial))
+    if not reference_runs:
+        raise AnalysisError(f"{first_trial}: no <learner>_frac_<pct>_results.json files")
+    learners = sorted({learner for learner, _ in reference_runs})
+    percents = sorted({pct for _, pct in reference_runs})
+    # Dataset metrics come from the alphabetically first learner at the largest size.
+    dataset_run = (learners[0], max(pct for learner, pct in reference_runs if learner == learners[0]))
+
+    summary = {
+        learner: {
+            "sizes": {
+                str(pct / 100): {"summary_metrics": {metric: [] for metric in METRICS}}
+                for pct in percents
+                if (learner, pct) in reference_runs
+            }
+        }
+        for learner in learners
+    }
+    dataset_metrics = {metric: [] for metric in DATASET_METRICS}
+    for _, trial in trials:
+        files = _result_files(trial)
+        if set(files) != reference_runs:
+            missing, extra = reference_runs - set(files), set(files) - reference_runs
+            problems = []
+            if missing:
+                problems.append(f"missing {_format_runs(missing)}")
+            if extra:
+                problems.append(f"extra {_format_runs(extra)}")
+            raise AnalysisError(
+                f"{trial}: (learner, size) runs differ from trial_{first_number}: {'; '.join(problems)}"
+            )
+        for (learner, pct), path in sorted(files.items()):
+            results = read_json(path, "results file")
+            metrics = results.get("summary_metrics") if isinstance(results, dict) else None
+            if not isinstance(metrics, dict):
+                raise AnalysisError(f"{path}: no 'summary_metrics' object")
+            target = summary[learner]["sizes"][str(pct / 100)]["summary_metrics"]
+            for metric in METRICS:
+                target[metric].append(_summary_metric(metrics, path, metric))
+            if (learner, pct) == dataset_run:
+                for metric in DATASET_METRICS:
+                    dataset_metrics[metric].append(_summary_metric(metrics, path, metric))
+    return {"metadata": metadata, "dataset_metrics": dataset_metrics, **summary}
+
+
+def collect(cache_dir: str | os.PathLike, experiments: dict[str, Path]) -> list[Path]:
+    """Collect every experiment, then write ``<cache_dir>/<config>.json`` for each; returns the written paths."""
+    caches = {config: collect_experiment(folder) for config, folder in experiments.items()}
+    cache_dir = Path(cache_dir)
+    written = []
+    for config, cache in caches.items():
+        path = cache_dir / f"{config}.json"
+        write_text_atomic(path, json.dumps(cache) + "\n")
+        written.append(path)
+    return written
