@@ -1,0 +1,269 @@
+"""One batch of trials: simulate the datasets, train every (trial × learner × size) model at once, evaluate, write.
+
+A *batch* is a fixed group of ``trials_per_batch`` consecutive trial numbers (``1…4``, ``5…8``, … for the default
+4); its composition depends only on the config, never on which trials were already finished, so a resumed run
+trains exactly the same batches as an uninterrupted one and produces the same numbers bit for bit.
+
+Within a batch, models whose learners share the architecture and optimiser settings are trained together (one
+group with the default config); inside a group, models are ordered by loss so that each loss is computed with one
+call for all of its models (e.g. ``rr``, ``rr_pooled`` and ``rr_perm`` share one ResponseRank call).
+
+Initial weights: one draw per trial and architecture from the stream ``learner_init/<d>-<hidden…>-1``, shared by
+all learners and sizes of that trial (paired comparisons).
+
+Trial folders are written to a hidden staging folder and renamed into place (``trial_<k>``) in one atomic step,
+so a trial folder is either complete or absent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from responserank.reporting import write_text_atomic
+from responserank.synthetic.config import (
+    LEARNER_ORDER,
+    ExperimentConfig,
+    LearnerConfig,
+    num_train_rows,
+    size_percent,
+)
+from responserank.synthetic.data import SyntheticDataset, generate_dataset, init_mlp
+from responserank.synthetic.engine import StackedMLP, train_stacked
+from responserank.synthetic.evaluation import dataset_metrics, model_metrics, scalar, torch_step_metrics
+from responserank.synthetic.learners import ModelSpec, build_model_data, loss_block
+from responserank.synthetic.seeding import rng as stream_rng
+
+DTYPE = torch.float32
+
+
+def batch_of(trial: int, trials_per_batch: int) -> int:
+    """0-based batch index of trial ``trial`` (1-based)."""
+    return (trial - 1) // trials_per_batch
+
+
+def trial_batches(num_trials: int, trials_per_batch: int) -> list[list[int]]:
+    """All batches of an experiment: ``[[1, 2, 3, 4], [5, …], …]``."""
+    trials = list(range(1, num_trials + 1))
+    return [trials[i : i + trials_per_batch] for i in range(0, num_trials, trials_per_batch)]
+
+
+def results_file_name(learner: str, size: float) -> str:
+    """``<learner>_frac_<int(100·f)>_results.json``."""
+    return f"{learner}_frac_{size_percent(size)}_results.json"
+
+
+def learner_init_params(
+    num_features: int, hidden_layers: tuple[int, ...], random_seed: int, trial: int
+) -> list[np.ndarray]:
+    """The trial's initial learner weights (PyTorch default ``Linear`` init), alternating ``W``, ``b``."""
+    sizes = (num_features, *hidden_layers, 1)
+    name = "learner_init/" + "-".join(str(s) for s in sizes)
+    return [array for layer in init_mlp(sizes, stream_rng(random_seed, trial, name)) for array in layer]
+
+
+def _loss_key(learner: LearnerConfig) -> tuple:
+    """Learners with equal keys share one loss call (the loss and its own parameters)."""
+    if learner.loss == "bt":
+        return ("bt", learner.label_smoothing)
+    if learner.loss == "rt_regression":
+        return ("rt_regression", learner.min_rt, learner.max_rt)
+    return ("responserank",)
+
+
+def _ordered_learners(learners: dict[str, LearnerConfig]) -> list[str]:
+    known = [k for k in LEARNER_ORDER if k in learners]
+    return known + [k for k in learners if k not in LEARNER_ORDER]
+
+
+@dataclass
+class TrialOutput:
+    """Everything written for one trial: its dataset and one results payload per (learner, size)."""
+
+    trial: int
+    dataset: SyntheticDataset
+    results: dict[tuple[str, float], dict]
+
+
+def run_batch(config: ExperimentConfig, trials: Sequence[int]) -> list[TrialOutput]:
+    """Simulate, train and evaluate trials ``trials`` together; returns one :class:`TrialOutput` per trial."""
+    datasets = [generate_dataset(config.dataset, config.random_seed, trial) for trial in trials]
+    outputs = [TrialOutput(trial, dataset, {}) for trial, dataset in zip(trials, datasets, strict=True)]
+    shared = [dataset_metrics(dataset, config.dataset.num_partitions) for dataset in datasets]
+
+    groups: dict[tuple, list[str]] = {}
+    for key in _ordered_learners(config.learners):
+        groups.setdefault(config.learners[key].training_key, []).append(key)
+    for group in groups.values():
+        payloads = _train_group(config, group, trials, datasets)
+        for (slot, learner, size), payload in payloads.items():
+            payload["summary_metrics"].update(shared[slot])
+            outputs[slot].results[(learner, size)] = payload
+    return outputs
+
+
+def _train_group(
+    config: ExperimentConfig,
+    learner_keys: list[str],
+    trials: Sequence[int],
+    datasets: Sequence[SyntheticDataset],
+) -> dict[tuple[int, str, float], dict]:
+    learners = config.learners
+    reference = learners[learner_keys[0]]
+    sizes = config.sizes_sorted()
+    num_pairs = config.dataset.num_train_samples
+    num_partitions = config.dataset.num_partitions
+
+    # Models ordered by loss call, then learner, trial slot and size.
+    loss_keys: dict[tuple, list[str]] = {}
+    for key in learner_keys:
+        loss_keys.setdefault(_loss_key(learners[key]), []).append(key)
+    specs: list[ModelSpec] = []
+    blocks = []
+    for keys in loss_keys.values():
+        block_specs = [
+            ModelSpec(slot, key, size) for key in keys for slot in range(len(trials)) for size in sizes
+        ]
+        data = build_model_data(block_specs, learners, datasets, trials, config.random_seed, DTYPE)
+        names = [f"learner {s.learner} at size {s.size} in trial {trials[s.slot]}" for s in block_specs]
+        blocks.append(loss_block(len(specs), data, learners[keys[0]], num_partitions, names))
+        specs.extend(block_specs)
+
+    slot_of_model = torch.tensor([spec.slot for spec in specs])
+    init = [
+        learner_init_params(config.dataset.num_features, reference.hidden_layers, config.random_seed, trial)
+        for trial in trials
+    ]
+    initial_params = [
+        torch.as_tensor(np.stack([per_trial[i] for per_trial in init]), dtype=DTYPE)[slot_of_model]
+        for i in range(len(init[0]))
+    ]
+    train_x = torch.as_tensor(
+        np.stack([np.concatenate([d.x1[:num_pairs], d.x2[:num_pairs]]) for d in datasets]), dtype=DTYPE
+    )[slot_of_model]
+    test_rows = [d.split("test") for d in datasets]
+    test_x = torch.as_tensor(
+        np.stack([np.concatenate([d.x1[r], d.x2[r]]) for d, r in zip(datasets, test_rows, strict=True)]),
+        dtype=DTYPE,
+    )[slot_of_model]
+    num_test = test_x.shape[1] // 2
+
+    def per_model(values: list[np.ndarray]) -> np.ndarray:
+        return np.stack(values)[slot_of_model.numpy()]
+
+    u_true_first = per_model([d.u1[r] for d, r in zip(datasets, test_rows, strict=True)])
+    u_true_second = per_model([d.u2[r] for d, r in zip(datasets, test_rows, strict=True)])
+    first_chosen = per_model([d.y[r] for d, r in zip(datasets, test_rows, strict=True)])
+
+    step_callback = None
+    if config.log_epoch_metrics:
+        delta_true_t = torch.as_tensor(u_true_second - u_true_first, dtype=DTYPE)
+        chosen_t = torch.as_tensor(first_chosen, dtype=DTYPE)
+
+        def step_callback(model: StackedMLP) -> dict[str, torch.Tensor]:
+            u = model(test_x)
+            return torch_step_metrics(u[:, :num_test], u[:, num_test:], delta_true_t, chosen_t)
+
+    result = train_stacked(
+        initial_params,
+        train_x,
+        num_pairs,
+        blocks,
+        num_epochs=reference.num_epochs,
+        learning_rate=reference.learning_rate,
+        weight_decay=reference.l2_reg,
+        step_callback=step_callback,
+    )
+    with torch.no_grad():
+        u_test = StackedMLP(result.params)(test_x).double().numpy()
+    summary = model_metrics(
+        u_test[:, :num_test], u_test[:, num_test:], u_true_first, u_true_second, first_chosen
+    )
+    summary["train_loss"] = result.best_loss.double().numpy()
+    summary["best_step"] = result.best_step.numpy()
+
+    payloads = {}
+    losses = result.losses.double().numpy()
+    step_metrics = {name: value.double().numpy() for name, value in result.step_metrics.items()}
+    for index, spec in enumerate(specs):
+        learner = learners[spec.learner]
+        summary_metrics = {name: scalar(values[index]) for name, values in summary.items()}
+        summary_metrics["num_train_pairs"] = scalar(num_train_rows(spec.size, num_pairs))
+        epoch_metrics = []
+        if config.log_epoch_metrics:
+            loss_name = f"{learner.loss.replace('_', '')}loss_train"
+            for step in range(losses.shape[0]):
+                entry = {loss_name: {"value": float(losses[step, index]), "type": "scalar"}}
+                for name, values in step_metrics.items():
+                    entry[name] = {"value": float(values[step, index]), "type": "scalar"}
+                epoch_metrics.append(entry)
+        payloads[(spec.slot, spec.learner, spec.size)] = {
+            "summary_metrics": summary_metrics,
+            "epoch_metrics": epoch_metrics,
+        }
+    return payloads
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------------------------
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_text_atomic_public(path: Path, text: str) -> None:
+    """:func:`responserank.reporting.write_text_atomic` with ordinary permissions (it leaves temp-file mode 0600)."""
+    write_text_atomic(path, text)
+    Path(path).chmod(0o666 & ~current_umask())
+
+
+def trial_directory(experiment_dir: Path, trial: int) -> Path:
+    return Path(experiment_dir) / f"trial_{trial}"
+
+
+def write_trial(experiment_dir: Path, output: TrialOutput, config: ExperimentConfig) -> Path:
+    """Write ``trial_<k>/`` (dataset CSVs and results files) atomically; returns the folder."""
+    destination = trial_directory(experiment_dir, output.trial)
+    if destination.exists():
+        raise FileExistsError(f"{destination} already exists; refusing to overwrite a finished trial")
+    staging = Path(tempfile.mkdtemp(prefix=f".trial_{output.trial}.partial-", dir=experiment_dir))
+    try:
+        staging.chmod(
+            0o777 & ~current_umask()
+        )  # mkdtemp makes it private; a trial folder is an ordinary folder
+        if config.save_datasets:
+            data_dir = staging / f"dataset={config.dataset_key}"
+            data_dir.mkdir()
+            output.dataset.to_frame("train").to_csv(data_dir / "train.csv", index=False)
+            output.dataset.to_frame("test").to_csv(data_dir / "test.csv", index=False)
+        for (learner, size), payload in output.results.items():
+            (staging / results_file_name(learner, size)).write_text(json.dumps(payload), encoding="utf-8")
+        os.rename(staging, destination)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return destination
+
+
+def is_trial_complete(experiment_dir: Path, trial: int, config: ExperimentConfig) -> bool:
+    """True if ``trial_<k>/`` holds every expected results file (folders only ever appear complete)."""
+    folder = trial_directory(experiment_dir, trial)
+    if not folder.is_dir():
+        return False
+    return all(
+        (folder / results_file_name(learner, size)).is_file()
+        for learner in config.learners
+        for size in config.dataset_sizes
+    )
