@@ -91,6 +91,20 @@ def write_experiment(
     return experiment
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_experiment():
     return write_experiment
+
+
+def write_cache(cache_dir: Path, config: str = "stochastic", **experiment_options) -> Path:
+    """Write a hand-made experiment beside ``cache_dir`` and collect it into ``<cache_dir>/<config>.json``."""
+    from responserank.synthetic.analysis.collect import collect
+
+    experiment = write_experiment(cache_dir.parent / f"runs_{config}", config, **experiment_options)
+    (path,) = collect(cache_dir, {config: experiment})
+    return path
+
+
+@pytest.fixture(scope="session")
+def make_cache():
+    return write_cache
