@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import REPO_ROOT, shared_path
+from helpers import shared_path
 
 from responserank.synthetic.analysis.cli import main
 from responserank.synthetic.analysis.names import LEARNERS
@@ -236,11 +236,15 @@ def test_cli_module_entry_point(tmp_path):
     )
     assert result.returncode == 1
     assert result.stderr.strip() == f"error: {tmp_path / 'nope'}: experiment folder does not exist"
-    help_text = subprocess.run(
-        [sys.executable, "-m", "responserank.synthetic.analysis.cli", "collect", "--help"],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        check=True,
-    ).stdout
-    assert "--paths-file" in help_text
+
+
+def test_help_explains_each_subcommand(capsys):
+    for command, fragment in (
+        ("find", "experiment_paths.json"),
+        ("collect", "--paths-file"),
+        ("generate", "--usetex"),
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            main([command, "--help"])
+        assert exit_info.value.code == 0
+        assert fragment in capsys.readouterr().out
