@@ -1,0 +1,146 @@
+"""The collected LLM results cache: a folder with ``runs.csv``, ``registry.yaml`` and ``meta.json``.
+
+This is exactly the layout of the paper's cache (``../shared/reference-results/llm/``), so ``generate`` reads
+either. ``runs.csv`` has one row per training run; columns (``names.py``):
+
+============================  =====================================================================
+``run_id``                    unique id (wandb run id, or the run folder of a local record)
+``run_name``                  ``<egid>-<fraction>-<seed>``
+``egid``                      experiment group id; ``registry.yaml`` maps experiment keys to it
+``experiment_name``           ``cfg.experiment.name`` (older spellings in the paper's runs)
+``seed``, ``fraction``        integer seed; training-data fraction in (0, 1]
+``run_state``                 ``finished`` / ``failed`` / ``crashed`` / ``running`` …; only finished runs count
+``display_name``              free text (wandb display name / run name)
+metrics                       ``eval_accuracy``, ``eval/rewardbench_v1/overall/accuracy_score``,
+                              ``eval/rewardbench_v2/overall/accuracy_score``,
+                              ``eval/rewardbench_v2/section/<category>_score`` — fractions in [0, 1], empty if
+                              not evaluated
+statistics                    ``train_examples``, ``test_examples``, ``non_singleton_fraction``,
+                              ``avg_fragment_size`` (optional columns)
+``preset``, ``source``        ours (optional): preset name of a local run; ``wandb:<path>`` or ``local``
+============================  =====================================================================
+
+``registry.yaml``: see :mod:`responserank.llm.analysis.registry`. ``meta.json``: a JSON object describing the
+collection (format, sources, counts, seeds, fractions); optional for ``generate`` but must be valid JSON when
+present. Never pickle.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from responserank.llm.analysis.names import CACHE_COLUMNS, METRIC_COLUMNS, REQUIRED_COLUMNS, STATISTIC_COLUMNS
+from responserank.llm.analysis.registry import Experiment, dump_registry, load_registry
+from responserank.reporting import AnalysisError, atomic_directory
+
+RUNS_FILE = "runs.csv"
+REGISTRY_FILE = "registry.yaml"
+META_FILE = "meta.json"
+FORMAT = "responserank.llm.cache/1"
+FRACTION_DECIMALS = 6  # fractions are rounded so that 0.30000000000000004 and 0.3 are one group
+
+
+@dataclass
+class LLMCache:
+    runs: pd.DataFrame
+    experiments: dict[str, Experiment]
+    meta: dict
+
+
+def _check_numeric(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
+    values = pd.to_numeric(frame[column], errors="coerce")
+    bad = frame[column].notna() & values.isna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise AnalysisError(
+            f"{path}: row {row + 2}: column {column!r} value {frame[column].iloc[row]!r} is not a number"
+        )
+    return values.astype(np.float64)
+
+
+def read_runs(path: Path) -> pd.DataFrame:
+    """Read and validate ``runs.csv`` (required columns, numeric metrics, integer seeds, fractions in (0, 1])."""
+    try:
+        frame = pd.read_csv(path, dtype={"run_id": str, "run_name": str, "egid": str, "run_state": str})
+    except FileNotFoundError as error:
+        raise AnalysisError(f"{path} not found") from error
+    except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise AnalysisError(f"{path}: cannot read CSV ({first})") from error
+    missing = [column for column in REQUIRED_COLUMNS if column not in frame.columns]
+    if missing:
+        raise AnalysisError(f"{path}: missing column(s) {', '.join(repr(c) for c in missing)}")
+    for column in ("egid", "run_state"):
+        if frame[column].isna().any():
+            row = int(np.flatnonzero(frame[column].isna().to_numpy())[0])
+            raise AnalysisError(f"{path}: row {row + 2}: column {column!r} is empty")
+    for column in (*METRIC_COLUMNS, *(c for c in STATISTIC_COLUMNS if c in frame.columns)):
+        frame[column] = _check_numeric(frame, column, path)
+    seeds = _check_numeric(frame, "seed", path)
+    fractions = _check_numeric(frame, "fraction", path)
+    bad_seed = seeds.isna() | (seeds != np.round(seeds))
+    if bad_seed.any():
+        row = int(np.flatnonzero(bad_seed.to_numpy())[0])
+        raise AnalysisError(f"{path}: row {row + 2}: seed {frame['seed'].iloc[row]!r} is not an integer")
+    bad_fraction = ~((fractions > 0) & (fractions <= 1))
+    if bad_fraction.any():
+        row = int(np.flatnonzero(bad_fraction.to_numpy())[0])
+        raise AnalysisError(
+            f"{path}: row {row + 2}: fraction {frame['fraction'].iloc[row]!r} is not in (0, 1]"
+        )
+    frame["seed"] = seeds.astype(np.int64)
+    frame["fraction"] = fractions.round(FRACTION_DECIMALS)
+    return frame
+
+
+def read_cache(cache_dir: str | os.PathLike) -> LLMCache:
+    cache_dir = Path(cache_dir)
+    if not cache_dir.is_dir():
+        raise AnalysisError(f"cache folder {cache_dir} does not exist")
+    runs = read_runs(cache_dir / RUNS_FILE)
+    experiments = load_registry(cache_dir / REGISTRY_FILE)
+    meta: dict = {}
+    meta_path = cache_dir / META_FILE
+    if meta_path.exists():
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise AnalysisError(f"{meta_path}: not valid JSON ({error})") from error
+        if not isinstance(meta, dict):
+            raise AnalysisError(f"{meta_path}: expected a JSON object")
+    return LLMCache(runs=runs, experiments=experiments, meta=meta)
+
+
+def runs_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` in the cache's column order (missing columns empty), sorted by egid, fraction, seed, run id."""
+    frame = rows.copy()
+    for column in CACHE_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = np.nan
+    frame = frame[list(CACHE_COLUMNS)]
+    return frame.sort_values(["egid", "fraction", "seed", "run_id"], kind="stable").reset_index(drop=True)
+
+
+def write_cache(
+    cache_dir: str | os.PathLike, runs: pd.DataFrame, experiments: Mapping[str, Experiment], meta: dict
+) -> list[Path]:
+    """Write the three files together (nothing is replaced unless all of them were written)."""
+    header = (
+        "Experiments of this cache: key → the egid whose runs are in runs.csv, display name and plot style.\n"
+        "Written by 'python -m responserank.llm.analysis.cli collect'."
+    )
+    table = runs_table(runs)
+    with atomic_directory(cache_dir) as staging:
+        table.to_csv(staging / RUNS_FILE, index=False)
+        (staging / REGISTRY_FILE).write_text(dump_registry(experiments, header), encoding="utf-8")
+        (staging / META_FILE).write_text(
+            json.dumps({"format": FORMAT, **meta}, indent=2) + "\n", encoding="utf-8"
+        )
+    return [Path(cache_dir) / name for name in (RUNS_FILE, REGISTRY_FILE, META_FILE)]

@@ -1,0 +1,128 @@
+"""Command line of the LLM analysis: ``collect`` (wandb / local runs → cache) and ``generate`` (cache → figures).
+
+::
+
+    python -m responserank.llm.analysis.cli collect results/llm --project-name rr-llm --registry results/llm/registry.yaml
+    python -m responserank.llm.analysis.cli collect results/llm --runs-dir outputs/rr_llm
+    python -m responserank.llm.analysis.cli generate results/llm paper/figures
+
+Problems with the inputs (and wandb being unavailable) are printed as one ``error: …`` line on stderr with exit
+status 1. ``generate`` never touches the network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from responserank.reporting import AnalysisError
+
+DEFAULT_REGISTRY = Path(__file__).resolve().parents[4] / "results" / "llm" / "registry.yaml"
+
+
+def _collect(args: argparse.Namespace) -> None:
+    from responserank.llm.analysis.collect import collect
+    from responserank.llm.analysis.registry import load_registry
+
+    if args.project_name is None and args.runs_dir is None:
+        raise AnalysisError("nothing to collect: give --project-name (wandb) and/or --runs-dir (local runs)")
+    registry_path = Path(args.registry) if args.registry else DEFAULT_REGISTRY
+    registry = load_registry(registry_path)
+    api = None
+    if args.project_name is not None:
+        from responserank.llm.analysis.wandb_api import open_api
+
+        api = open_api(timeout=args.timeout)
+    written, notes = collect(
+        args.cache_dir,
+        registry,
+        project=args.project_name,
+        entity=args.entity,
+        api=api,
+        runs_dir=args.runs_dir,
+        seed_filter=args.seed_filter,
+        registry_path=args.registry,
+    )
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    for path in written:
+        print(f"wrote {path}")
+
+
+def _generate(args: argparse.Namespace) -> None:
+    from responserank.llm.analysis.generate import generate
+
+    written = generate(args.cache_dir, args.figures_dir, usetex=args.usetex)
+    print(f"wrote {len(written)} files to {args.figures_dir} (overview: {args.figures_dir}/summary.md)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m responserank.llm.analysis.cli",
+        description="Analysis of the LLM reward-model experiments: collect runs (wandb or local run records) "
+        "into a cache folder, generate the paper's figures and tables from it.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{collect,generate}")
+
+    collect = commands.add_parser(
+        "collect",
+        help="gather runs from wandb and/or a local run store into CACHE_DIR",
+        description="Write CACHE_DIR/runs.csv, registry.yaml and meta.json from the runs of the registry's "
+        "experiments: from wandb (--project-name, needs 'wandb login') and/or from the run_record.json files "
+        "below --runs-dir. Local runs match an experiment by egid or, failing that, by preset name.",
+    )
+    collect.add_argument("cache_dir", help="output folder, e.g. results/llm")
+    collect.add_argument("--project-name", default=None, help="wandb project, e.g. rr-llm")
+    collect.add_argument("--entity", default=None, help="wandb entity (default: your default entity)")
+    collect.add_argument("--runs-dir", default=None, help="local run store, e.g. outputs/rr_llm")
+    collect.add_argument(
+        "--registry",
+        default=None,
+        help="experiment registry YAML (default: results/llm/registry.yaml of this repository)",
+    )
+    collect.add_argument(
+        "--seed-filter",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="N",
+        help="keep only runs with these seeds",
+    )
+    collect.add_argument("--timeout", type=float, default=30.0, help="seconds per wandb request (default 30)")
+    collect.set_defaults(handler=_collect)
+
+    generate = commands.add_parser(
+        "generate",
+        help="draw the figures and tables from CACHE_DIR (offline)",
+        description="Read CACHE_DIR/runs.csv and registry.yaml (finished runs only) and write the data-size "
+        "curves, RewardBench v2 per category, ablation / sensitivity bar plots (PDF + PNG), the LaTeX "
+        "data-size tables, stats.tex (seed-paired tests) and summary.md to FIGURES_DIR. Nothing is written "
+        "unless everything succeeds.",
+    )
+    generate.add_argument(
+        "cache_dir", help="cache folder, e.g. results/llm or ../shared/reference-results/llm"
+    )
+    generate.add_argument("figures_dir", help="output folder, e.g. paper/figures")
+    generate.add_argument(
+        "--usetex",
+        action="store_true",
+        help="render figure text with LaTeX (needs latex, dvipng and ghostscript); default: mathtext",
+    )
+    generate.set_defaults(handler=_generate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except AnalysisError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

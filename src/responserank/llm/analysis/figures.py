@@ -1,0 +1,581 @@
+"""Figures of the LLM experiments (spec ``llm.md`` §12). Values in percent; bands / error bars are CI95
+(Student t over seeds).
+
+* ``multipref_datasize``: test accuracy and RewardBench v2 against the training fraction for BT, RR-Stated and
+  RR-Agree; dotted line at BT's 100 % mean; where RR-Agree first reaches that line (linear interpolation
+  between fractions), an annotation — none when it is reached already at the smallest fraction.
+* ``multipref_datasize_rb``: RewardBench v2 per category for the six main experiments (an experiment run at
+  one fraction only is drawn as a point with an error bar).
+* Bar plots at 100 % data (:data:`BAR_PLOTS`), panels test accuracy and RB v2; reference experiments as
+  horizontal lines with their CI95 band. The y-axis is zoomed to the bars, so bar heights are not proportional
+  to the values; read the axis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import matplotlib
+import numpy as np
+
+from responserank.llm.analysis.names import (
+    BASELINE,
+    DATASIZE_CURVES,
+    MAIN,
+    MAIN_ROWS,
+    METRIC_LABELS,
+    PAPER_HARD_LABEL_EGIDS,
+    RB2_CATEGORIES,
+    RB2_CATEGORY_COLUMNS,
+    REWARDBENCH_V2,
+    TEST_ACCURACY,
+)
+from responserank.llm.analysis.results import FULL_DATA, Results
+from responserank.reporting import (
+    BT_COLOR,
+    RR_AGREE_COLOR,
+    RR_COLOR,
+    AnalysisError,
+    crossing_point,
+    save_figure,
+)
+
+FALLBACK_STYLE = {"color": "0.3", "marker": "o", "linestyle": "-"}
+PANEL_METRICS = (TEST_ACCURACY, REWARDBENCH_V2)
+
+
+def pct() -> str:
+    """A percent sign that survives ``text.usetex`` (where a bare % starts a comment)."""
+    return "\\%" if matplotlib.rcParams["text.usetex"] else "%"
+
+
+def style(results: Results, key: str) -> dict[str, str]:
+    experiment = results.experiments.get(key)
+    out = dict(FALLBACK_STYLE)
+    for name in ("color", "marker", "linestyle"):
+        value = getattr(experiment, name, None) if experiment else None
+        if value is not None:
+            out[name] = value
+    try:
+        matplotlib.colors.to_rgba(out["color"])
+        matplotlib.lines.Line2D([], [], marker=out["marker"], linestyle=out["linestyle"])
+    except ValueError as error:
+        raise AnalysisError(
+            f"registry.yaml: experiment {key!r} has an invalid plot style ({error})"
+        ) from error
+    return out
+
+
+def curve(results: Results, key: str, metric: str):
+    """(fractions in %, means in %, CI95 half-widths in %) over the fractions with a value."""
+    points = [(f, results.summary(key, f, metric)) for f in results.fractions(key)]
+    points = [(f, s) for f, s in points if s is not None]
+    x = np.array([f * 100 for f, _ in points])
+    mean = np.array([s.mean * 100 for _, s in points])
+    ci = np.array([s.ci95 * 100 for _, s in points])
+    return x, mean, ci
+
+
+def _draw_curve(ax, results: Results, key: str, metric: str, label: str, band_alpha: float = 0.18) -> bool:
+    x, mean, ci = curve(results, key, metric)
+    if x.size == 0:
+        return False
+    s = style(results, key)
+    if x.size == 1:
+        ax.errorbar(
+            x,
+            mean,
+            yerr=ci,
+            color=s["color"],
+            marker=s["marker"],
+            linestyle="none",
+            markersize=4.5,
+            capsize=2.5,
+            elinewidth=0.9,
+            label=label,
+        )
+    else:
+        ax.plot(
+            x,
+            mean,
+            color=s["color"],
+            marker=s["marker"],
+            linestyle=s["linestyle"],
+            markersize=4,
+            linewidth=1.3,
+            label=label,
+        )
+        ax.fill_between(x, mean - ci, mean + ci, color=s["color"], alpha=band_alpha, linewidth=0)
+    return True
+
+
+def _format_crossing(x: float) -> str:
+    return f"{x:.0f}" if abs(x - round(x)) < 1e-9 else f"{x:.1f}"
+
+
+def crossing(results: Results, metric: str) -> tuple[float | None, str]:
+    """(RR-Agree's crossing of BT@100 % in %, or None; a sentence for the summary)."""
+    if not (results.has(BASELINE, FULL_DATA) and results.has(MAIN)):
+        return None, "not computed (needs BT at 100 % and RR-Agree)"
+    threshold = results.summary(BASELINE, FULL_DATA, metric)
+    x, mean, _ = curve(results, MAIN, metric)
+    if threshold is None or x.size == 0:
+        return None, "not computed (no values)"
+    reached = crossing_point(x, mean, threshold.mean * 100)
+    if reached is None:
+        return None, f"RR-Agree does not reach BT@100 % ({threshold.mean * 100:.1f} %) at any fraction"
+    if reached == x.min():
+        return None, (
+            f"RR-Agree is at or above BT@100 % ({threshold.mean * 100:.1f} %) already at the smallest "
+            f"fraction ({_format_crossing(reached)} %)"
+        )
+    return reached, f"RR-Agree reaches BT@100 % ({threshold.mean * 100:.1f} %) at {reached:.1f} % of the data"
+
+
+def datasize_figure(results: Results):
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(8.2, 3.3))
+    for ax, metric in zip(axes, PANEL_METRICS, strict=True):
+        for key in DATASIZE_CURVES:
+            if results.has(key):
+                _draw_curve(ax, results, key, metric, MAIN_ROWS[key])
+        threshold = results.summary(BASELINE, FULL_DATA, metric) if results.has(BASELINE, FULL_DATA) else None
+        if threshold is not None:
+            ax.axhline(
+                threshold.mean * 100, color=BT_COLOR, linestyle=":", linewidth=1.0, label=f"BT @ 100 {pct()}"
+            )
+        reached, _ = crossing(results, metric)
+        if reached is not None and threshold is not None:
+            y = threshold.mean * 100
+            bottom = ax.get_ylim()[0]
+            ax.plot([reached, reached], [bottom, y], color=RR_AGREE_COLOR, linestyle=":", linewidth=1.0)
+            ax.set_ylim(bottom=bottom)
+            ax.annotate(
+                f"RR-Agree reaches BT @ 100 {pct()}\nwith {_format_crossing(reached)} {pct()} of the data",
+                xy=(reached, bottom),
+                xytext=(-4, 4),
+                textcoords="offset points",
+                ha="right",
+                va="bottom",
+                fontsize=7.5,
+                color="0.15",
+            )
+        ax.set_title(METRIC_LABELS[metric], fontsize=10)
+        ax.set_xlabel(f"Training data ({pct()})")
+        ax.set_ylabel(f"Accuracy ({pct()})")
+        ax.grid(alpha=0.3, linewidth=0.5)
+        ax.tick_params(labelsize=8)
+    fig.tight_layout(w_pad=1.5)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(
+        handles,
+        labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=len(labels),
+        frameon=False,
+        fontsize=9,
+    )
+    return fig
+
+
+def datasize_rb_figure(results: Results):
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 3, figsize=(9.0, 5.4), sharex=True)
+    for ax, name, column in zip(axes.flat, RB2_CATEGORIES, RB2_CATEGORY_COLUMNS, strict=True):
+        for key, label in MAIN_ROWS.items():
+            if results.has(key):
+                _draw_curve(ax, results, key, column, label, band_alpha=0.12)
+        ax.set_title(name, fontsize=10)
+        ax.grid(alpha=0.3, linewidth=0.5)
+        ax.tick_params(labelsize=8)
+    for ax in axes[1]:
+        ax.set_xlabel(f"Training data ({pct()})")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(f"Accuracy ({pct()})")
+    fig.suptitle("RewardBench v2 by category", fontsize=11)
+    fig.tight_layout()
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(
+        handles,
+        labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=len(labels),
+        frameon=False,
+        fontsize=9,
+    )
+    return fig
+
+
+# ------------------------------------------------------------------------------------------------ bar plots
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    keys: tuple[str | None, ...]  # one per group; None = no bar
+    color: str | None = None  # None: each bar in its experiment's registry colour
+
+
+@dataclass(frozen=True)
+class BarPlot:
+    name: str
+    xlabel: str
+    groups: tuple[str, ...]
+    series: tuple[Series, ...]
+    references: tuple[str, ...] = (BASELINE,)
+
+    @property
+    def keys(self) -> list[str]:
+        return [k for s in self.series for k in s.keys if k is not None]
+
+
+def _hyper(name: str, xlabel: str, values: tuple[tuple[str, str, str], ...]) -> BarPlot:
+    """Grouped BT / RR-Agree bars per hyper-parameter value: (tick label, BT preset, RR-Agree preset)."""
+    return BarPlot(
+        name=name,
+        xlabel=xlabel,
+        groups=tuple(v[0] for v in values),
+        series=(
+            Series("BT", tuple(v[1] for v in values), BT_COLOR),
+            Series("RR-Agree", tuple(v[2] for v in values), RR_AGREE_COLOR),
+        ),
+        references=(),
+    )
+
+
+RR_RT_COLOR = "#3498DB"
+STATED_COLOR = "#8E44AD"
+CONSENSUS_COLOR = "#27AE60"
+RANDOM_COLOR = "#95A5A6"
+TIMES = "$\\times$"
+
+BAR_PLOTS = (
+    BarPlot(
+        "responserank_size_ablation_bar",
+        "Partition size (round robin)",
+        ("2", "3", "4", "auto"),
+        (
+            Series(
+                "RR-Agree",
+                ("rr_agree_spread2", "rr_agree_spread3", "rr_agree_spread4", "rr_agree"),
+                RR_AGREE_COLOR,
+            ),
+        ),
+    ),
+    _hyper(
+        "hyperparam_lr_sensitivity_bar",
+        "Learning rate",
+        (
+            ("1e-5", "bt_lr1em5", "rr_agree_lr1em5"),
+            ("1.5e-5\n(default)", "bt", "rr_agree"),
+            ("2e-5", "bt_lr2em5", "rr_agree_lr2em5"),
+        ),
+    ),
+    _hyper(
+        "hyperparam_acc_sensitivity_bar",
+        "Gradient accumulation steps",
+        (
+            ("2", "bt_acc2", "rr_agree_gradacc2"),
+            ("4\n(default)", "bt", "rr_agree"),
+            ("8", "bt_acc8", "rr_agree_gradacc8"),
+        ),
+    ),
+    _hyper(
+        "hyperparam_clip_sensitivity_bar",
+        "Gradient clipping (max. norm)",
+        (
+            ("0.5", "bt_clip0p5", "rr_agree_gradclip0p5"),
+            ("1.0\n(default)", "bt", "rr_agree"),
+            ("2.0", "bt_clip2p0", "rr_agree_gradclip2p0"),
+        ),
+    ),
+    _hyper(
+        "hyperparam_epochs_sensitivity_bar",
+        "Epochs",
+        (
+            ("2", "bt_ep2", "rr_agree_ep2"),
+            ("3\n(default)", "bt", "rr_agree"),
+            ("4", "bt_ep4", "rr_agree_ep4"),
+        ),
+    ),
+    _hyper(
+        "hyperparam_warmup_sensitivity_bar",
+        "Warm-up ratio",
+        (
+            ("0.01", "bt_warmup0p01", "rr_agree_warmup0p01"),
+            ("0.05\n(default)", "bt", "rr_agree"),
+            ("0.1", "bt_warmup0p1", "rr_agree_warmup0p1"),
+        ),
+    ),
+    _hyper(
+        "hyperparam_wd_sensitivity_bar",
+        "Weight decay",
+        (("0.001", "bt_wd0p001", "rr_agree_weightdecay0p001"), ("0.1\n(default)", "bt", "rr_agree")),
+    ),
+    BarPlot(
+        "noise_robustness_sensitivity_bar",
+        "Ranks shuffled within each partition (%)",
+        ("0", "25", "50", "75", "100"),
+        (
+            Series(
+                "RR-Agree (auto partitions)",
+                (
+                    "rr_agree",
+                    "rr_agree_partialshuffle25",
+                    "rr_agree_partialshuffle50",
+                    "rr_agree_partialshuffle75",
+                    "rr_agree_partialshuffle100",
+                ),
+                RR_AGREE_COLOR,
+            ),
+            Series(
+                "RR-Agree (partitions of 2)",
+                (
+                    "rr_agree_spread2",
+                    "rr_agree_spread2_partialshuffle25",
+                    "rr_agree_spread2_partialshuffle50",
+                    "rr_agree_spread2_partialshuffle75",
+                    "rr_agree_spread2_partialshuffle100",
+                ),
+                RR_COLOR,
+            ),
+        ),
+    ),
+    BarPlot(
+        "filter_robustness_sensitivity_bar",
+        "Training comparisons without a rank (%)",
+        ("0", "25", "50", "75", "95"),
+        (
+            Series(
+                "RR-Agree",
+                (
+                    "rr_agree",
+                    "rr_agree_filter25",
+                    "rr_agree_filter50",
+                    "rr_agree_filter75",
+                    "rr_agree_filter95",
+                ),
+                RR_AGREE_COLOR,
+            ),
+        ),
+    ),
+    BarPlot(
+        "response_time_length_strat_bar",
+        "Strata of RR-RT (response-time ranks, partitions of 2)",
+        (
+            "global",
+            "annot.",
+            f"annot.\n{TIMES} 2 len.",
+            f"annot.\n{TIMES} 4 len.",
+            f"annot.\n{TIMES} 8 len.",
+            f"annot.\n{TIMES} 16 len.",
+            f"annot.\n{TIMES} 32 len.",
+        ),
+        (
+            Series(
+                "RR-RT",
+                (
+                    "rr_rt_spread2_global",
+                    "rr_rt_annostrat_spread2",
+                    "rr_rt_annolength2_spread2",
+                    "rr_rt_annolength4_spread2",
+                    "rr_rt_annolength8_spread2",
+                    "rr_rt_annolength16_spread2",
+                    "rr_rt_annolength32_spread2",
+                ),
+                RR_RT_COLOR,
+            ),
+        ),
+        references=(BASELINE, MAIN),
+    ),
+    BarPlot(
+        "response_time_length_strat_bar_simplified",
+        "Strata of RR-RT (response-time ranks)",
+        ("global", "per annotator"),
+        (Series("RR-RT", ("rr_rt_spread2_global", "rr_rt_annostrat_spread2"), RR_RT_COLOR),),
+    ),
+    BarPlot(
+        "slight_weight_experiment_bar",
+        "Weight $s$ of 'slightly better' in the agreement",
+        ("0.25", "0.5\n(default)", "0.75"),
+        (Series("RR-Agree", ("rr_agree_slight25", "rr_agree", "rr_agree_slight75"), RR_AGREE_COLOR),),
+    ),
+    BarPlot(
+        "stated_strength_ablation_bar",
+        "RR-Stated (stated-strength ranks) variant",
+        ("annotator\nstrata", "one global\nstratum", "annotator strata,\nranks shuffled"),
+        (
+            Series(
+                "RR-Stated", ("rr_stated", "rr_stated_global", "rr_stated_partialshuffle100"), STATED_COLOR
+            ),
+        ),
+        references=(BASELINE, MAIN),
+    ),
+    BarPlot(
+        "randrank_size_ablation_bar",
+        "Partition size",
+        ("2", "4"),
+        (
+            Series(
+                "random ranks, random partitions (RR-Random)",
+                ("rr_randrank_randsize2", "rr_randrank_randsize4"),
+                RANDOM_COLOR,
+            ),
+            Series(
+                "agreement ranks, round robin (RR-Agree)",
+                ("rr_agree_spread2", "rr_agree_spread4"),
+                RR_AGREE_COLOR,
+            ),
+        ),
+    ),
+    BarPlot(
+        "meanpref_size_comparison_bar",
+        "Partition size (round robin)",
+        ("2", "4", "6", "auto"),
+        (
+            Series(
+                "consensus ranks (RR-Consensus)",
+                ("rr_consensus_spread2", "rr_consensus_spread4", "rr_consensus_spread6", "rr_consensus"),
+                CONSENSUS_COLOR,
+            ),
+            Series(
+                "agreement ranks (RR-Agree)",
+                ("rr_agree_spread2", "rr_agree_spread4", None, "rr_agree"),
+                RR_AGREE_COLOR,
+            ),
+        ),
+    ),
+    BarPlot(
+        "bt_soft_labels_comparison_bar",
+        "Reward model (BT-Agree / -MeanPref: soft BT targets)",
+        ("BT", "BT-Agree", "BT-MeanPref", "RR-Agree"),
+        (Series("", ("bt", "bt_agree", "bt_meanpref", "rr_agree"), None),),
+        references=(),
+    ),
+)
+
+
+def _bar_values(results: Results, key: str | None, metric: str):
+    if key is None or not results.has(key, FULL_DATA):
+        return None
+    return results.summary(key, FULL_DATA, metric)
+
+
+def bar_figure(results: Results, plot: BarPlot, note: str | None = None):
+    """Two panels (test accuracy, RB v2) of ``plot``; ``note`` is shown as a small title above them."""
+    import matplotlib.pyplot as plt
+
+    num_series = len(plot.series)
+    width = 0.8 / num_series
+    longest = max(len(line) for group in plot.groups for line in group.replace(TIMES, "x").split("\n"))
+    group_width = max(0.5 * num_series, 0.065 * longest)  # inches: room for the bars and the tick label
+    label_width = 0.6 + 0.06 * len(plot.xlabel)  # inches for the axis label at 8.5 pt
+    panel_width = min(6.0, max(2.9, label_width, 0.7 + group_width * len(plot.groups)))
+    fig, axes = plt.subplots(1, 2, figsize=(2 * panel_width, 3.2))
+    x = np.arange(len(plot.groups), dtype=np.float64)
+    for ax, metric in zip(axes, PANEL_METRICS, strict=True):
+        extent = []
+        for index, series in enumerate(plot.series):
+            offsets = x + (index - (num_series - 1) / 2) * width
+            for position, key in zip(offsets, series.keys, strict=True):
+                summary = _bar_values(results, key, metric)
+                if summary is None:
+                    continue
+                color = series.color or style(results, key)["color"]
+                mean, ci = summary.mean * 100, summary.ci95 * 100
+                ax.bar(position, mean, width * 0.92, color=color, label=series.label or None, zorder=2)
+                ax.errorbar(position, mean, yerr=ci, color="0.15", capsize=2.5, elinewidth=0.8, zorder=3)
+                ax.annotate(
+                    f"{mean:.1f}",
+                    (position, mean + ci),
+                    xytext=(0, 1.5),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom",
+                    fontsize=6.5,
+                    zorder=5,
+                    bbox={
+                        "boxstyle": "square,pad=0.1",
+                        "facecolor": "white",
+                        "edgecolor": "none",
+                        "alpha": 0.8,
+                    },
+                )
+                extent += [mean - ci, mean + ci]
+        reference_styles = {BASELINE: (BT_COLOR, "--"), MAIN: (RR_AGREE_COLOR, "-.")}
+        for key in plot.references:
+            summary = _bar_values(results, key, metric)
+            if summary is None:
+                continue
+            color, linestyle = reference_styles.get(key, ("0.3", ":"))
+            mean, ci = summary.mean * 100, summary.ci95 * 100
+            ax.axhline(
+                mean,
+                color=color,
+                linestyle=linestyle,
+                linewidth=1.1,
+                zorder=4,
+                label=f"{MAIN_ROWS.get(key, key)} (reference)",
+            )
+            ax.axhspan(mean - ci, mean + ci, color=color, alpha=0.12, linewidth=0, zorder=0)
+            extent += [mean - ci, mean + ci]
+        if extent:
+            low, high = min(extent), max(extent)
+            pad = max(0.25 * (high - low), 1.0)
+            ax.set_ylim(low - pad, high + 1.4 * pad)
+        ax.set_xticks(x, plot.groups, fontsize=7.5)
+        ax.set_title(METRIC_LABELS[metric], fontsize=10)
+        ax.set_ylabel(f"Accuracy ({pct()})")
+        ax.set_xlabel(plot.xlabel.replace("%", pct()), fontsize=8.5)
+        ax.tick_params(axis="y", labelsize=8)
+        ax.grid(axis="y", alpha=0.3, linewidth=0.5, zorder=0)
+    if note:
+        fig.suptitle(note, fontsize=8.5)
+    fig.tight_layout(w_pad=1.5)
+    handles, labels = [], []
+    for handle, label in zip(*axes[0].get_legend_handles_labels(), strict=True):
+        if label not in labels:
+            handles.append(handle)
+            labels.append(label)
+    if handles:
+        fig.legend(
+            handles,
+            labels,
+            loc="upper center",
+            bbox_to_anchor=(0.5, 0.0),
+            ncol=min(len(labels), 3),
+            frameon=False,
+            fontsize=8.5,
+        )
+    return fig
+
+
+def bar_plot_status(results: Results, plot: BarPlot) -> tuple[bool, list[str]]:
+    """(drawable, missing experiment keys): drawable when at least one bar has finished runs at 100 %."""
+    missing = sorted({k for k in plot.keys + list(plot.references) if not results.has(k, FULL_DATA)})
+    drawable = any(results.has(k, FULL_DATA) for k in plot.keys)
+    return drawable, missing
+
+
+def write_bar_plots(results: Results, out_dir) -> tuple[list, list[str]]:
+    written, notes = [], []
+    for plot in BAR_PLOTS:
+        drawable, missing = bar_plot_status(results, plot)
+        if not drawable:
+            notes.append(f"{plot.name}: skipped (no finished runs at 100 % of {', '.join(plot.keys)})")
+            continue
+        if missing:
+            notes.append(f"{plot.name}: drawn without {', '.join(missing)} (no finished runs at 100 %)")
+        note = None
+        if plot.name == "bt_soft_labels_comparison_bar" and any(
+            results.experiments[k].egid in PAPER_HARD_LABEL_EGIDS
+            for k in plot.keys
+            if k in results.experiments
+        ):
+            note = "The paper's BT-Agree / BT-MeanPref runs ignored the soft targets (hard labels; spec llm.md, 13)"
+        written += save_figure(bar_figure(results, plot, note), out_dir / plot.name)
+    return written, notes
