@@ -28,13 +28,15 @@ def responserank_loss_loop(
     rank, plus the anchor).
     """
     diff = u_chosen - u_rejected
-    n = diff.shape[0]
-    tie_break = torch.arange(n) if tie_break is None else tie_break
+    tie_break = torch.arange(diff.shape[0]) if tie_break is None else tie_break
+    rank_values, break_values = rank.tolist(), tie_break.tolist()
+    members_of: dict[int, list[int]] = {}
+    for i, s in enumerate(stratum.tolist()):
+        members_of.setdefault(s, []).append(i)
     per_stratum = []
     entered = 0
-    for s in sorted(set(stratum.tolist())):
-        members = [i for i in range(n) if int(stratum[i]) == s]
-        members.sort(key=lambda i: (float(rank[i]), int(tie_break[i])))
+    for s in sorted(members_of):
+        members = sorted(members_of[s], key=lambda i: (rank_values[i], break_values[i]))
         if singletons == "skip" and len(members) < 2:
             per_stratum.append(diff.new_zeros(()))
             continue
@@ -42,7 +44,7 @@ def responserank_loss_loop(
         log_likelihood = diff.new_zeros(())
         for position, i in enumerate(members):
             if ties == "breslow":
-                risk_set = [j for j in members if float(rank[j]) >= float(rank[i])]
+                risk_set = [j for j in members if rank_values[j] >= rank_values[i]]
             else:
                 risk_set = members[position:]
             terms = [diff[j] for j in risk_set] + ([diff.new_zeros(())] if anchor else [])
