@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from responserank.reporting import BT_COLOR, RR_COLOR, RT_REGRESSION_COLOR
 from responserank.synthetic.analysis.cache import DatasetResults
@@ -230,16 +231,18 @@ def kendall_tau_histograms(datasets: Sequence[DatasetResults]):
         ax.hist(taus, bins=25, range=(0.0, 1.0), color=RR_COLOR, alpha=0.75, edgecolor="white", linewidth=0.5)
         mean = float(np.mean(taus)) if taus.size else float("nan")
         ax.axvline(mean, color="black", linestyle="--", linewidth=1.2)
+        left = not mean < 0.5  # the note goes to the side away from the bulk of the histogram
         ax.text(
-            0.03,
+            0.03 if left else 0.97,
             0.97,
             f"Mean: {mean:.3f}",
             transform=ax.transAxes,
-            ha="left",
+            ha="left" if left else "right",
             va="top",
             bbox={"boxstyle": "round,pad=0.25", "facecolor": "white", "edgecolor": "0.8", "alpha": 0.9},
         )
         ax.set_xlim(0, 1)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of trials
         ax.set_title(dataset_title(results))
         ax.set_xlabel(r"Kendall $\tau$(RT, $|\Delta u|$) on the test set")
         ax.grid(axis="y", alpha=0.3)
@@ -279,7 +282,7 @@ def confusion_matrix_figure(results: DatasetResults):
     ax.set_xlabel("Chosen Option")
     ax.set_ylabel("True Preference")
     agreement = np.trace(counts) / total if total else float("nan")
-    ax.set_title(f"{dataset_title(results)} (agreement {100 * agreement:.1f}{_pct()})", fontsize=10)
+    ax.set_title(f"{results.display_name}\nlabel agreement {100 * agreement:.1f}{_pct()}", fontsize=10)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="Comparisons")
     fig.tight_layout()
     return fig
