@@ -45,7 +45,7 @@ def test_find_keeps_latest_per_config_and_skips_aborted(tmp_path, make_experimen
 
     assert code == 0, err
     assert "stochastic: " in out and "experiment_paths.json" in out
-    assert "aborted" in err
+    assert "unfinished or aborted" in err
     paths = json.loads((tmp_path / "results/synthetic/experiment_paths.json").read_text())
     assert list(paths) == ["deterministic_all", "stochastic"]
     assert paths["stochastic"] == new.relative_to(tmp_path).as_posix()
@@ -248,3 +248,13 @@ def test_help_explains_each_subcommand(capsys):
             main([command, "--help"])
         assert exit_info.value.code == 0
         assert fragment in capsys.readouterr().out
+
+
+def test_collect_refuses_unfinished_run(tmp_path, make_experiment, capsys):
+    experiment = make_experiment(tmp_path / "runs", "stochastic", num_trials=2)
+    (experiment / "ABORTED").write_text("")
+    paths_file = tmp_path / "paths.json"
+    paths_file.write_text(json.dumps({"stochastic": str(experiment)}))
+    code, _, err = run_cli(capsys, "collect", tmp_path / "results", "--paths-file", paths_file)
+    assert_one_line_error(code, err, str(experiment), "unfinished or was aborted", "resume=")
+    assert not (tmp_path / "results").exists()

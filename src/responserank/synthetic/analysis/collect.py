@@ -84,7 +84,9 @@ def collect_experiment(experiment: str | os.PathLike) -> dict:
     if not experiment.is_dir():
         raise AnalysisError(f"{experiment}: experiment folder does not exist")
     if (experiment / ABORTED_MARKER).exists():
-        raise AnalysisError(f"{experiment}: experiment was aborted (ABORTED marker present); rerun it")
+        raise AnalysisError(
+            f"{experiment}: run is unfinished or was aborted (ABORTED marker present); finish it with resume=<folder>"
+        )
     metadata = read_json(experiment / "metadata.json", "metadata.json")
     if not isinstance(metadata, dict):
         raise AnalysisError(f"{experiment / 'metadata.json'}: expected a JSON object")

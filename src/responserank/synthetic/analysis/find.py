@@ -92,7 +92,7 @@ def find_experiments(experiment_dir: str | os.PathLike) -> dict[str, Experiment]
         dirs.clear()  # an experiment's trial folders hold no further experiments
         folder = Path(current)
         if ABORTED_MARKER in files:
-            print(f"skipping aborted experiment {folder}", file=sys.stderr)
+            print(f"skipping {folder}: unfinished or aborted (ABORTED marker present)", file=sys.stderr)
             continue
         experiment = read_experiment(folder / "metadata.json", names)
         previous = latest.get(experiment.config)
