@@ -1,0 +1,84 @@
+"""Bad input gives one clear line, exit status 1 and no output folder (RL-control CLI)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from responserank.rl_control.analysis.cli import main
+from responserank.rl_control.results import PPO_COLUMNS
+
+NAME = "RL_ppo_Swimmer-v5_12_comparative_12_nfeedback_5000"
+
+
+def _write_runs(folder, rows):
+    folder.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame(rows, columns=list(PPO_COLUMNS))
+    frame.to_csv(folder / "mujoco_runs.csv", index=False)
+
+
+def _row(name=NAME, steps=(1, 2), rewards=(1.0, 2.0)):
+    return ["id", name, "x", 0.0, False, 12, json.dumps(list(steps)), json.dumps(list(rewards))]
+
+
+def _run(capsys, argv):
+    code = main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    return code, err
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda cache: None, "does not exist"),
+        (lambda cache: cache.mkdir(), "mujoco_runs.csv not found"),
+        (
+            lambda cache: (cache.mkdir(), (cache / "mujoco_runs.csv").write_text('run_id,"run_name\n')),
+            "cannot read",
+        ),
+        (lambda cache: _write_runs(cache, [_row(rewards=())]), "differ in length"),
+        (lambda cache: _write_runs(cache, [_row(steps=(), rewards=())]), "no PPO run has a non-empty"),
+        (lambda cache: _write_runs(cache, [_row(name="RL_ppo_Swimmer_12")]), "does not follow"),
+    ],
+)
+def test_generate_bad_cache(tmp_path, capsys, setup, message):
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    setup(cache)
+    code, err = _run(capsys, ["generate", str(cache), str(out)])
+    assert code == 1
+    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
+    assert not out.exists()
+    assert not list(tmp_path.glob(".out.partial*"))
+
+
+def test_generate_missing_column_names_it(tmp_path, capsys):
+    cache = tmp_path / "cache"
+    _write_runs(cache, [_row()])
+    frame = pd.read_csv(cache / "mujoco_runs.csv").drop(columns=["global_step_history"])
+    frame.to_csv(cache / "mujoco_runs.csv", index=False)
+    code, err = _run(capsys, ["generate", str(cache), str(tmp_path / "out")])
+    assert code == 1 and len(err) == 1 and "global_step_history" in err[0]
+
+
+def test_module_entry_point_prints_one_line(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "responserank.rl_control.analysis.cli",
+            "generate",
+            str(tmp_path),
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'mujoco_runs.csv'} not found (the MuJoCo PPO runs are required)"
+    ]
