@@ -8,9 +8,15 @@
 * :mod:`.cli` — the ``fit`` subcommand of ``responserank`` / ``python -m responserank``.
 """
 
-from responserank.fitting.api import DataWarning, FitResult, fit
+from responserank.fitting.api import DataWarning, FitError, FitResult, fit
 from responserank.fitting.engine import METHODS, Problem, Settings, centre, fit_utilities
-from responserank.fitting.table import Columns, Comparisons, ComparisonTableError, prepare_comparisons, read_table
+from responserank.fitting.table import (
+    Columns,
+    Comparisons,
+    ComparisonTableError,
+    prepare_comparisons,
+    read_table,
+)
 
 __all__ = [
     "METHODS",
@@ -18,6 +24,7 @@ __all__ = [
     "ComparisonTableError",
     "Comparisons",
     "DataWarning",
+    "FitError",
     "FitResult",
     "Problem",
     "Settings",

@@ -38,12 +38,13 @@ from responserank.fitting.table import (
     Columns,
     Comparisons,
     ComparisonTableError,
+    FitError,
     prepare_comparisons,
     read_table,
     split_strata_into_random_groups,
 )
 from responserank.losses import HyperbolicLink
-from responserank.reporting import AnalysisError, summarize
+from responserank.reporting import summarize
 
 DEFAULT_FRACTIONS = (0.25, 0.5, 0.75, 1.0)
 
@@ -95,24 +96,26 @@ def _load(table) -> pd.DataFrame:
     return read_table(table)
 
 
-def _validate_options(methods, available, ties, l2, margin_scale, group_size, has_strength) -> tuple[str, ...]:
+def _validate_options(
+    methods, available, ties, l2, margin_scale, group_size, has_strength
+) -> tuple[str, ...]:
     if ties not in TIES:
-        raise AnalysisError(f"ties={ties!r} is not valid; expected one of {', '.join(TIES)}")
+        raise FitError(f"ties={ties!r} is not valid; expected one of {', '.join(TIES)}")
     if not l2 >= 0:
-        raise AnalysisError(f"l2 must be >= 0, got {l2}")
+        raise FitError(f"l2 must be >= 0, got {l2}")
     if not margin_scale >= 0:
-        raise AnalysisError(f"margin scale must be >= 0, got {margin_scale}")
+        raise FitError(f"margin scale must be >= 0, got {margin_scale}")
     if group_size is not None and not has_strength:
-        raise AnalysisError("a group size splits strata for the strength signal; it needs --strength")
+        raise FitError("a group size splits strata for the strength signal; it needs --strength")
     if methods is None:
         return available
     methods = tuple(dict.fromkeys(methods))
     for method in methods:
         if method not in METHODS:
-            raise AnalysisError(f"method {method!r} is not valid; expected one of {', '.join(METHODS)}")
+            raise FitError(f"method {method!r} is not valid; expected one of {', '.join(METHODS)}")
         if method not in available:
             need = "a strength column" if not has_strength else "response times (lower = stronger)"
-            raise AnalysisError(f"method {method!r} needs {need}; available here: {', '.join(available)}")
+            raise FitError(f"method {method!r} needs {need}; available here: {', '.join(available)}")
     if "bt" not in methods:
         methods = ("bt", *methods)  # the baseline of every comparison
     return methods
@@ -180,13 +183,18 @@ def fit(
 
     Raises:
         ComparisonTableError: bad table or column mapping (message names column and example row).
-        AnalysisError: bad option.
+        FitError: bad option (also a ValueError and a responserank.reporting.AnalysisError).
     """
     stratum = (stratum,) if isinstance(stratum, str) else tuple(stratum or ())
     columns = Columns(item_a, item_b, choice, a_chosen_value, strength, strength_higher_is_stronger, stratum)
     features = None if item_features is None else _load(item_features)
     comparisons = prepare_comparisons(
-        _load(table), columns, query=query, item_features=features, item_key=item_key, feature_columns=feature_columns
+        _load(table),
+        columns,
+        query=query,
+        item_features=features,
+        item_key=item_key,
+        feature_columns=feature_columns,
     )
     split_seed, group_seed, tie_seed = np.random.SeedSequence(seed).spawn(3)
     split_stratum = comparisons.stratum
@@ -208,7 +216,7 @@ def fit(
         methods, available_methods(problem), ties, l2, margin_scale, group_size, strength is not None
     )
     if rt_link_max is not None and not rt_link_max > 0:
-        raise AnalysisError(f"rt link max must be > 0, got {rt_link_max}")
+        raise FitError(f"rt link max must be > 0, got {rt_link_max}")
     settings = Settings(
         l2=float(l2),
         ties=ties,
@@ -222,7 +230,9 @@ def fit(
 
     n = comparisons.num_comparisons
     fold_rows, full_fit, jackknife, coefficient_rows = [], {}, {}, []
-    unseen = unseen_share(comparisons.item_a, comparisons.item_b, splits.train, splits.heldout, comparisons.num_items)
+    unseen = unseen_share(
+        comparisons.item_a, comparisons.item_b, splits.train, splits.heldout, comparisons.num_items
+    )
     bar = tqdm(
         total=len(methods) * len(fractions),
         desc="fitting",
@@ -240,7 +250,10 @@ def fit(
                 is_full = fraction == 1.0
                 if is_full:  # one extra problem: every comparison, for the reported utilities
                     train = np.vstack([train, np.ones((1, n), dtype=bool)])
-                utility, parameters = fit_utilities(problem, train, method, settings, seed=tie_seed)
+                try:
+                    utility, parameters = fit_utilities(problem, train, method, settings, seed=tie_seed)
+                except ValueError as error:  # e.g. tied strengths with ties="error"
+                    raise FitError(f"{method}: {error}") from error
                 utility = centre(utility, comparisons.component)
                 if is_full:
                     full_fit[method] = utility[-1]
@@ -253,7 +266,11 @@ def fit(
                         ]
                     utility = utility[:-1]
                 accuracy, log_likelihood = heldout_scores(
-                    utility, comparisons.item_a, comparisons.item_b, comparisons.a_chosen, splits.heldout[rows]
+                    utility,
+                    comparisons.item_a,
+                    comparisons.item_b,
+                    comparisons.a_chosen,
+                    splits.heldout[rows],
                 )
                 fold_rows.append(
                     pd.DataFrame(
@@ -292,7 +309,9 @@ def fit(
             "columns": columns,
             "query": query,
             "group_size": group_size,
-            "item_features": None if item_features is None else str(item_features)
+            "item_features": None
+            if item_features is None
+            else str(item_features)
             if not isinstance(item_features, pd.DataFrame)
             else "<DataFrame>",
             "methods": methods,
@@ -361,4 +380,4 @@ def _learning_curve(fold_metrics: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-__all__ = ["ComparisonTableError", "DataWarning", "FitResult", "fit"]
+__all__ = ["ComparisonTableError", "DataWarning", "FitError", "FitResult", "fit"]

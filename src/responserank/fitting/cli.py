@@ -28,11 +28,15 @@ def add_fit_parser(commands) -> argparse.ArgumentParser:
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("table", help="comparison table: .csv, .tsv (optionally compressed), .parquet or .jsonl")
+    parser.add_argument(
+        "table", help="comparison table: .csv, .tsv (optionally compressed), .parquet or .jsonl"
+    )
     columns = parser.add_argument_group("columns")
     columns.add_argument("--item-a", required=True, metavar="COL", help="column with the id of option a")
     columns.add_argument("--item-b", required=True, metavar="COL", help="column with the id of option b")
-    columns.add_argument("--choice", required=True, metavar="COL", help="column saying which option was chosen")
+    columns.add_argument(
+        "--choice", required=True, metavar="COL", help="column saying which option was chosen"
+    )
     columns.add_argument(
         "--a-chosen-value",
         required=True,
@@ -61,19 +65,27 @@ def add_fit_parser(commands) -> argparse.ArgumentParser:
         help="also split each stratum into random groups of K comparisons (seeded)",
     )
     columns.add_argument(
-        "--query", metavar="EXPR", help="pandas query selecting the rows to use, e.g. \"YesNo == 0\""
+        "--query", metavar="EXPR", help='pandas query selecting the rows to use, e.g. "YesNo == 0"'
     )
     features = parser.add_argument_group("feature model (default: one utility parameter per item)")
-    features.add_argument("--item-features", metavar="TABLE", help="table with one row of numeric features per item")
+    features.add_argument(
+        "--item-features", metavar="TABLE", help="table with one row of numeric features per item"
+    )
     features.add_argument("--item-key", metavar="COL", help="item-id column of the features table")
     features.add_argument(
         "--feature", nargs="+", metavar="COL", help="feature columns (default: all but the item key)"
     )
     fitting = parser.add_argument_group("fitting and evaluation")
     fitting.add_argument(
-        "--methods", nargs="+", choices=METHODS, metavar="M", help=f"subset of {', '.join(METHODS)} (default: all the data allows)"
+        "--methods",
+        nargs="+",
+        choices=METHODS,
+        metavar="M",
+        help=f"subset of {', '.join(METHODS)} (default: all the data allows)",
     )
-    fitting.add_argument("--folds", type=int, default=5, metavar="K", help="cross-validation folds (default 5)")
+    fitting.add_argument(
+        "--folds", type=int, default=5, metavar="K", help="cross-validation folds (default 5)"
+    )
     fitting.add_argument(
         "--repeats", type=int, default=1, metavar="R", help="repetitions of the K-fold split (default 1)"
     )
@@ -86,11 +98,19 @@ def add_fit_parser(commands) -> argparse.ArgumentParser:
         help="shares of each fold's training set for the learning curve (default 0.25 0.5 0.75 1)",
     )
     fitting.add_argument(
-        "--l2", type=float, default=0.1, help="precision of the Gaussian prior on each parameter (default 0.1)"
+        "--l2",
+        type=float,
+        default=0.1,
+        help="precision of the Gaussian prior on each parameter (default 0.1)",
     )
-    fitting.add_argument("--ties", choices=TIES, default="breslow", help="tied strengths in a stratum (default breslow)")
     fitting.add_argument(
-        "--margin-scale", type=float, default=1.0, help="margin of a stratum's strongest comparison in margin_bt"
+        "--ties", choices=TIES, default="breslow", help="tied strengths in a stratum (default breslow)"
+    )
+    fitting.add_argument(
+        "--margin-scale",
+        type=float,
+        default=1.0,
+        help="margin of a stratum's strongest comparison in margin_bt",
     )
     fitting.add_argument(
         "--rt-link-max", type=float, metavar="T", help="max_rt of RT regression's link (default: 95th pct RT)"

@@ -31,8 +31,9 @@ Methods (``rank``: lower = stronger, see :mod:`responserank.losses`):
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -142,7 +143,9 @@ def _objective(
             extra["margin"] = torch.as_tensor(settings.margin_scale * (1.0 - quantile), dtype=torch.float64)
     elif method == "rt_regression":
         if problem.strength is None:
-            raise ValueError("method 'rt_regression' needs response times (a strength where lower is stronger)")
+            raise ValueError(
+                "method 'rt_regression' needs response times (a strength where lower is stronger)"
+            )
         link = link or HyperbolicLink(0.0, float(np.quantile(problem.strength, 0.95)))
         extra["time"] = torch.as_tensor(np.minimum(problem.strength[index], link.max_rt), dtype=torch.float64)
     elif method != "bt":
@@ -162,6 +165,23 @@ def _objective(
         return responserank_loss(chosen, rejected, extra["rank"], extra["group"], ties=ties, reduction="sum")
 
     return objective, int(problem_of.size)
+
+
+#: Below this many training entries a fit runs on one torch thread: the per-step tensors are small, and thread
+#: hand-offs cost more than they save (on a busy machine, orders of magnitude more).
+SINGLE_THREAD_BELOW = 200_000
+
+
+@contextlib.contextmanager
+def _torch_threads(count: int | None) -> Iterator[None]:
+    previous = torch.get_num_threads()
+    if count is not None and count != previous:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != previous:
+            torch.set_num_threads(previous)
 
 
 def fit_utilities(
@@ -205,12 +225,16 @@ def fit_utilities(
         loss.backward()
         return loss
 
-    for _ in range(3):  # restart L-BFGS's memory if it stalled (rare)
-        optimizer.step(closure)
-        closure()
-        if float(theta.grad.abs().max()) <= 10 * settings.tolerance_grad:
-            break
-    else:
+    with _torch_threads(1 if num_entries < SINGLE_THREAD_BELOW else None):
+        for _ in range(3):  # restart L-BFGS's memory if it stalled (rare)
+            optimizer.step(closure)
+            closure()
+            if float(theta.grad.abs().max()) <= 10 * settings.tolerance_grad:
+                converged = True
+                break
+        else:
+            converged = False
+    if not converged:
         warnings.warn(
             f"{method}: L-BFGS did not converge (max |gradient| {float(theta.grad.abs().max()):.2e})",
             ConvergenceWarning,

@@ -87,7 +87,9 @@ def corrected_paired_test(differences: np.ndarray, heldout_share: float) -> dict
     d = np.asarray(differences, dtype=np.float64)
     d = d[~np.isnan(d)]
     j = d.size
-    result = dict.fromkeys(("mean_difference", "ci95_low", "ci95_high", "t", "p_value", "p_wilcoxon"), math.nan)
+    result = dict.fromkeys(
+        ("mean_difference", "ci95_low", "ci95_high", "t", "p_value", "p_wilcoxon"), math.nan
+    )
     result["n_splits"] = j
     if j == 0:
         return result

@@ -122,7 +122,9 @@ def plot_strength_vs_gap(result, path_without_suffix: Path) -> Path:
         ax.set_ylim(low - pad, high + pad)
         ax.set_ylabel(f"{column} (higher = stronger)")
     ax.set_xlabel("$|\\Delta u|$ from the BT fit (choices only, no strength used)")
-    ax.set_title(f"Does the strength signal track the utility gap?  Spearman $\\rho$ = {rho:.2f}", fontsize=10)
+    ax.set_title(
+        f"Does the strength signal track the utility gap?  Spearman $\\rho$ = {rho:.2f}", fontsize=10
+    )
     ax.legend(fontsize=7, frameon=False, loc="upper right")
     return save_figure(fig, path_without_suffix, formats=("png",))[0]
 
@@ -195,7 +197,11 @@ def render_report(result, figures: dict[str, str], command: str | None) -> str:
         lines += ["Command:", "", "```", command, "```", ""]
     strength = "none (BT only)"
     if columns.strength:
-        kind = "higher = stronger" if columns.strength_higher_is_stronger else "a response time, lower = stronger"
+        kind = (
+            "higher = stronger"
+            if columns.strength_higher_is_stronger
+            else "a response time, lower = stronger"
+        )
         strength = f"`{columns.strength}` ({kind})"
     strata = ", ".join(f"`{c}`" for c in columns.stratum) or "none (one global stratum)"
     model = "one utility parameter per item"
@@ -204,7 +210,8 @@ def render_report(result, figures: dict[str, str], command: str | None) -> str:
     lines += [
         "## Data",
         "",
-        f"- table: `{settings['table']}`" + (f", rows selected by `{settings['query']}`" if settings["query"] else ""),
+        f"- table: `{settings['table']}`"
+        + (f", rows selected by `{settings['query']}`" if settings["query"] else ""),
         f"- {comparisons.num_comparisons} comparisons of {comparisons.num_items} items "
         f"(`{columns.item_a}` vs `{columns.item_b}`; `{columns.choice}` = {columns.a_chosen_value!r} means a "
         f"was chosen, a chosen in {comparisons.a_chosen.mean():.1%})",
@@ -225,11 +232,14 @@ def render_report(result, figures: dict[str, str], command: str | None) -> str:
         {
             "method": [label(m) for m in metrics["method"]],
             "held-out accuracy": [
-                f"{m:.4f} ± {s:.4f}" for m, s in zip(metrics["heldout_accuracy"], metrics["heldout_accuracy_sd"])
+                f"{m:.4f} ± {s:.4f}"
+                for m, s in zip(metrics["heldout_accuracy"], metrics["heldout_accuracy_sd"], strict=True)
             ],
             "held-out log-likelihood": [
                 f"{m:.4f} ± {s:.4f}"
-                for m, s in zip(metrics["heldout_log_likelihood"], metrics["heldout_log_likelihood_sd"])
+                for m, s in zip(
+                    metrics["heldout_log_likelihood"], metrics["heldout_log_likelihood_sd"], strict=True
+                )
             ],
         }
     )
@@ -249,7 +259,10 @@ def render_report(result, figures: dict[str, str], command: str | None) -> str:
                 "method": [label(m) for m in paired["method"]],
                 "metric": paired["metric"],
                 "mean difference": paired["mean_difference"],
-                "95% CI": [f"{lo:+.4f} … {hi:+.4f}" for lo, hi in zip(paired["ci95_low"], paired["ci95_high"])],
+                "95% CI": [
+                    f"{lo:+.4f} … {hi:+.4f}"
+                    for lo, hi in zip(paired["ci95_low"], paired["ci95_high"], strict=True)
+                ],
                 "p (corrected t)": [format_p_value(p) for p in paired["p_value"]],
                 "p (Wilcoxon)": [format_p_value(p) for p in paired["p_wilcoxon"]],
                 "splits": paired["n_splits"],

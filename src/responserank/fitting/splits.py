@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from responserank.reporting import AnalysisError
+from responserank.fitting.table import FitError
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,9 @@ class Splits:
     fraction: np.ndarray
 
     def select(self, rows: np.ndarray) -> Splits:
-        return Splits(*(getattr(self, name)[rows] for name in ("train", "heldout", "repeat", "fold", "fraction")))
+        return Splits(
+            *(getattr(self, name)[rows] for name in ("train", "heldout", "repeat", "fold", "fraction"))
+        )
 
 
 def position_in_stratum(stratum: np.ndarray, key: np.ndarray, member: np.ndarray | None = None):
@@ -71,14 +73,14 @@ def kfold_splits(
     """
     n = stratum.shape[0]
     if int(folds) != folds or folds < 2:
-        raise AnalysisError(f"folds must be an integer >= 2, got {folds!r}")
+        raise FitError(f"folds must be an integer >= 2, got {folds!r}")
     if int(repeats) != repeats or repeats < 1:
-        raise AnalysisError(f"repeats must be an integer >= 1, got {repeats!r}")
+        raise FitError(f"repeats must be an integer >= 1, got {repeats!r}")
     if n < folds:
-        raise AnalysisError(f"{n} comparisons cannot be split into {folds} folds")
+        raise FitError(f"{n} comparisons cannot be split into {folds} folds")
     fractions = np.asarray(fractions, dtype=np.float64)
     if fractions.size == 0 or np.any((fractions <= 0) | (fractions > 1)):
-        raise AnalysisError(f"training fractions must lie in (0, 1], got {fractions.tolist()}")
+        raise FitError(f"training fractions must lie in (0, 1], got {fractions.tolist()}")
     rng = np.random.default_rng(seed)
     num_strata = int(stratum.max()) + 1
     fold_rows, subsample_keys = [], []

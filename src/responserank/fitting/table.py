@@ -44,7 +44,11 @@ from responserank.reporting import AnalysisError
 from responserank.strata import random_groups, stratify
 
 
-class ComparisonTableError(AnalysisError, ValueError):
+class FitError(AnalysisError, ValueError):
+    """Bad input to ``responserank fit`` (the CLI prints it as one line and exits 1)."""
+
+
+class ComparisonTableError(FitError):
     """A comparison table (or its column mapping) is unusable; the message names column and example row."""
 
 
@@ -166,7 +170,9 @@ def _require_columns(frame: pd.DataFrame, columns: Sequence[tuple[str, str]]) ->
     for option, name in columns:
         if name not in frame.columns:
             shown = ", ".join(map(repr, frame.columns[:30])) + (", ..." if len(frame.columns) > 30 else "")
-            raise ComparisonTableError(f"column {name!r} (given as {option}) is not in the table; columns: {shown}")
+            raise ComparisonTableError(
+                f"column {name!r} (given as {option}) is not in the table; columns: {shown}"
+            )
 
 
 def _require_present(frame: pd.DataFrame, column: str) -> None:
@@ -301,7 +307,9 @@ def _standardized_design(
         raise _fail(features, key, "item listed twice in the features table", duplicated)
     for name in names:
         if not pd.api.types.is_numeric_dtype(features[name]) or pd.api.types.is_bool_dtype(features[name]):
-            raise ComparisonTableError(f"feature column {name!r} is not numeric (dtype {features[name].dtype})")
+            raise ComparisonTableError(
+                f"feature column {name!r} is not numeric (dtype {features[name].dtype})"
+            )
         bad = ~np.isfinite(features[name].to_numpy(dtype=np.float64))
         if bad.any():
             raise _fail(features, name, "feature values must be finite", bad)
@@ -447,8 +455,8 @@ def split_strata_into_random_groups(comparisons: Comparisons, group_size: int, s
     group[order] = position // int(group_size)
     new_stratum = stratify(comparisons.stratum, group)
     labels = pd.unique(
-        pd.Series(np.asarray(comparisons.strata, dtype=object)[comparisons.stratum]) + "#" + pd.Series(group).astype(str)
+        pd.Series(np.asarray(comparisons.strata, dtype=object)[comparisons.stratum])
+        + "#"
+        + pd.Series(group).astype(str)
     )
     return dataclasses.replace(comparisons, stratum=new_stratum, strata=[str(s) for s in labels])
-
-
