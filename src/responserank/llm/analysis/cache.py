@@ -106,6 +106,12 @@ def read_cache(cache_dir: str | os.PathLike) -> LLMCache:
         raise AnalysisError(f"cache folder {cache_dir} does not exist")
     runs = read_runs(cache_dir / RUNS_FILE)
     experiments = load_registry(cache_dir / REGISTRY_FILE)
+    unpinned = [key for key, e in experiments.items() if e.egid is None]
+    if unpinned:
+        raise AnalysisError(
+            f"{cache_dir / REGISTRY_FILE}: experiment(s) {', '.join(unpinned)} have no egid (a cache's registry "
+            "maps every experiment to the egid of its runs)"
+        )
     meta: dict = {}
     meta_path = cache_dir / META_FILE
     if meta_path.exists():

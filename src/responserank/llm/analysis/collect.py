@@ -165,11 +165,11 @@ def match_registry(
     frame: pd.DataFrame, registry: Mapping[str, Experiment], notes: list[str]
 ) -> tuple[pd.DataFrame, dict[str, Experiment]]:
     """Rows that belong to a registry experiment and the experiments with the egid each resolved to."""
-    registered = {e.egid for e in registry.values()}
+    registered = {e.egid for e in registry.values() if e.egid}
     present = set(frame["egid"])
     resolved: dict[str, Experiment] = {}
     for key, experiment in registry.items():
-        if experiment.egid in present:
+        if experiment.egid is not None and experiment.egid in present:
             resolved[key] = experiment
             continue
         local = frame[
@@ -232,7 +232,7 @@ def collect(
         if api is None:
             raise AnalysisError("internal: a wandb api object is required for --project-name")
         path = f"{entity}/{project}" if entity else project
-        rows += wandb_rows(api, path, [e.egid for e in registry.values()], notes)
+        rows += wandb_rows(api, path, [e.egid for e in registry.values() if e.egid], notes)
         sources.append({"type": "wandb", "project": project, "entity": entity})
     frame = pd.DataFrame(rows, columns=list(rows[0]) if rows else ["egid", "seed", "source", "preset"])
     if seed_filter:

@@ -465,10 +465,28 @@ def _bar_values(results: Results, key: str | None, metric: str):
     return results.summary(key, FULL_DATA, metric)
 
 
+def present_part(results: Results, plot: BarPlot) -> BarPlot:
+    """``plot`` without the series and groups that have no finished run at 100 % (keeps the bars centred)."""
+
+    def present(key: str | None) -> bool:
+        return key is not None and results.has(key, FULL_DATA)
+
+    series = [s for s in plot.series if any(present(k) for k in s.keys)]
+    groups = [i for i in range(len(plot.groups)) if any(present(s.keys[i]) for s in series)]
+    return BarPlot(
+        name=plot.name,
+        xlabel=plot.xlabel,
+        groups=tuple(plot.groups[i] for i in groups),
+        series=tuple(Series(s.label, tuple(s.keys[i] for i in groups), s.color) for s in series),
+        references=plot.references,
+    )
+
+
 def bar_figure(results: Results, plot: BarPlot, note: str | None = None):
     """Two panels (test accuracy, RB v2) of ``plot``; ``note`` is shown as a small title above them."""
     import matplotlib.pyplot as plt
 
+    plot = present_part(results, plot)
     num_series = len(plot.series)
     width = 0.8 / num_series
     longest = max(len(line) for group in plot.groups for line in group.replace(TIMES, "x").split("\n"))
@@ -555,9 +573,13 @@ def bar_figure(results: Results, plot: BarPlot, note: str | None = None):
 
 
 def bar_plot_status(results: Results, plot: BarPlot) -> tuple[bool, list[str]]:
-    """(drawable, missing experiment keys): drawable when at least one bar has finished runs at 100 %."""
+    """(drawable, missing experiment keys).
+
+    Drawable when at least one bar other than the defaults BT / RR-Agree has finished runs at 100 % (a plot of
+    the defaults alone says nothing about the ablation).
+    """
     missing = sorted({k for k in plot.keys + list(plot.references) if not results.has(k, FULL_DATA)})
-    drawable = any(results.has(k, FULL_DATA) for k in plot.keys)
+    drawable = any(results.has(k, FULL_DATA) for k in plot.keys if k not in (BASELINE, MAIN))
     return drawable, missing
 
 
@@ -566,7 +588,8 @@ def write_bar_plots(results: Results, out_dir) -> tuple[list, list[str]]:
     for plot in BAR_PLOTS:
         drawable, missing = bar_plot_status(results, plot)
         if not drawable:
-            notes.append(f"{plot.name}: skipped (no finished runs at 100 % of {', '.join(plot.keys)})")
+            variants = [k for k in plot.keys if k not in (BASELINE, MAIN)]
+            notes.append(f"{plot.name}: skipped (no finished runs at 100 % of {', '.join(variants)})")
             continue
         if missing:
             notes.append(f"{plot.name}: drawn without {', '.join(missing)} (no finished runs at 100 %)")

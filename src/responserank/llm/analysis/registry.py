@@ -4,14 +4,15 @@
 
     experiments:
       rr_agree:                                  # key = preset name (conf/llm/experiment/<key>.yaml)
-        egid: rtrank_agreement-v10.6-576ce977    # experiment group id of its runs (spec llm.md §11)
+        egid: rtrank_agreement-v10.6-576ce977    # experiment group id of its runs (spec llm.md §11); optional
+                                                 # (without it only local runs of the preset match)
         display_name: RR-Agree                   # optional (default: the key)
         color: '#8D6E63'                         # optional matplotlib colour
         marker: p                                # optional matplotlib marker
         linestyle: '-'                           # optional matplotlib line style
 
 The same file format is used for the registry given to ``collect`` and for the ``registry.yaml`` of a cache,
-where ``egid`` is the group that was actually collected.
+where ``egid`` is the group that was actually collected (always present there).
 """
 
 from __future__ import annotations
@@ -33,14 +34,15 @@ FIELDS = ("egid", "display_name", "color", "marker", "linestyle")
 @dataclass(frozen=True)
 class Experiment:
     key: str
-    egid: str
+    egid: str | None  # None: matches local runs by preset name only
     display_name: str
     color: str | None = None
     marker: str | None = None
     linestyle: str | None = None
 
     def to_dict(self) -> dict[str, str]:
-        out = {"egid": self.egid, "display_name": self.display_name}
+        out = {"egid": self.egid} if self.egid else {}
+        out["display_name"] = self.display_name
         for name in ("color", "marker", "linestyle"):
             value = getattr(self, name)
             if value is not None:
@@ -68,12 +70,11 @@ def parse_registry(payload, source: str) -> dict[str, Experiment]:
         for name in FIELDS:
             if name in entry and (not isinstance(entry[name], str) or not entry[name]):
                 raise AnalysisError(f"{source}: experiment {key!r}: {name} must be a non-empty string")
-        if "egid" not in entry:
-            raise AnalysisError(f"{source}: experiment {key!r} has no egid")
-        egid = entry["egid"]
-        if egid in egids:
+        egid = entry.get("egid")
+        if egid is not None and egid in egids:
             raise AnalysisError(f"{source}: egid {egid} is listed for both {egids[egid]!r} and {key!r}")
-        egids[egid] = key
+        if egid is not None:
+            egids[egid] = key
         experiments[key] = Experiment(
             key=key,
             egid=egid,
