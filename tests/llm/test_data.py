@@ -198,3 +198,22 @@ def test_split_is_seeded_and_sized():
     np.testing.assert_array_equal(test, again[1])
     with pytest.raises(PipelineError, match="leaves no training comparisons"):
         data.split_ids(ids, 50, np.random.default_rng(0))
+
+
+def test_hub_snapshot_folder_is_read_with_datasets(tmp_path, frames, monkeypatch):
+    """A downloaded copy of the hub repository (README with its configs) goes through datasets.load_dataset."""
+    datasets = pytest.importorskip("datasets")
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "cache")
+    comparisons, binarized = frames
+    write_table(comparisons, tmp_path / "repo" / "original" / "train-00000-of-00001.parquet")
+    write_table(binarized, tmp_path / "repo" / "binarized" / "train-00000-of-00001.parquet")
+    (tmp_path / "repo" / "README.md").write_text(
+        "---\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n    path: original/train-*\n"
+        "- config_name: human_overall_binarized\n  data_files:\n  - split: train\n    path: binarized/train-*\n---\n"
+    )
+    table, labels = data.load_tables(tmp_path / "repo", "unused", "default", "human_overall_binarized")
+    parsed = data.parse_comparisons(table)
+    assert len(parsed.comparisons) == 60 and labels.num_rows == 60
+    write_multipref_fixture(tmp_path / "plain", "parquet", comparisons=comparisons, binarized=binarized)
+    plain = data.parse_comparisons(data.load_tables(tmp_path / "plain", "unused", "default", None)[0])
+    assert parsed.annotations.equals(plain.annotations)

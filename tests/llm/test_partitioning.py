@@ -13,6 +13,7 @@ from responserank.llm.partitioning import (
     length_buckets,
     partition_examples,
     partition_statistics,
+    partitions_with_tied_ranks,
     rank_filter,
     rank_transform,
     sample_fraction,
@@ -241,3 +242,11 @@ def test_partition_statistics():
     assert s["num_partitions"] == 3 and s["num_singletons"] == 1
     assert s["non_singleton_fraction"] == pytest.approx(5 / 6)
     assert s["size_histogram"] == {1: 1, 2: 1, 3: 1}
+
+
+def test_partitions_with_tied_ranks():
+    rank = np.array([0.0, 0.0, 1.0, 1.0 + 1e-12, 2.0, np.nan, np.nan])
+    partition = np.array([0, 1, 2, 2, 2, 3, 3])
+    assert partitions_with_tied_ranks(rank, partition) == 1  # only partition 2 (isclose); NaNs never tie
+    assert partitions_with_tied_ranks(rank, np.zeros(7, dtype=np.int64)) == 1
+    assert partitions_with_tied_ranks(np.full(3, np.nan), np.zeros(3, dtype=np.int64)) == 0

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from responserank.llm.config import compose_config, to_container
+from responserank.llm.errors import PipelineError
 from responserank.llm.fixtures import write_multipref_fixture
 from responserank.llm.pipeline import Seeds, build_train_sampler, prepare_data
 
@@ -233,3 +235,15 @@ def test_shuffle_and_invert_ranks(multipref_dir, tokenizer):
     assert not np.allclose(base.train["rank"].fillna(-1), shuffled.train["rank"].fillna(-1))
     inverted = prepared("rr", multipref_dir, tokenizer, 42, "experiment.invert_ranks=true")
     np.testing.assert_allclose(inverted.train["rank"], 1 / (base.train.time_spent + 1))
+
+
+def test_tied_partitions_stop_a_preset_that_forbids_ties(multipref_dir, tokenizer):
+    one_stratum = ("experiment.stratifier.name=global", "experiment.train_partitioner.name=noop")
+    with pytest.raises(PipelineError, match=r"hold tied ranks but experiment\.allow_ties is false"):
+        prepared("rr_stated", multipref_dir, tokenizer, 42, *one_stratum)
+    allowed = prepared("rr_stated", multipref_dir, tokenizer, 42, *one_stratum, "experiment.allow_ties=true")
+    assert allowed.stats["partitioner/train/partitions_with_tied_ranks"] == 1
+    assert (
+        prepared("rr_stated", multipref_dir, tokenizer).stats["partitioner/train/partitions_with_tied_ranks"]
+        == 0
+    )

@@ -229,6 +229,17 @@ def partition_examples(
     return partition
 
 
+def partitions_with_tied_ranks(rank: np.ndarray, partition: np.ndarray) -> int:
+    """Number of partitions holding two ranks that tie (``isclose``, rtol = atol = 1e-9, as the loss checks)."""
+    rank = np.asarray(rank, dtype=np.float64)
+    has_rank = ~np.isnan(rank)
+    if not has_rank.any():
+        return 0
+    order, group = tie_groups(rank[has_rank], np.asarray(partition)[has_rank])
+    tied_groups = np.flatnonzero(np.bincount(group) > 1)
+    return len(np.unique(np.asarray(partition)[has_rank][order][np.isin(group, tied_groups)]))
+
+
 def partition_statistics(partition: np.ndarray) -> dict[str, float]:
     """Count, mean size, size histogram and non-singleton fraction (share of examples in partitions ≥ 2)."""
     ids, sizes = np.unique(np.asarray(partition), return_counts=True)

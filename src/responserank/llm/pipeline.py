@@ -373,6 +373,13 @@ def _ranks_and_partitions(experiment, seeds, train: pd.DataFrame):
     stats["rank_transform/kendall_tau"] = tau
     partition_stats = parts.partition_statistics(partition)
     stats |= {f"partitioner/train/{k}": v for k, v in partition_stats.items()}
+    tied = parts.partitions_with_tied_ranks(rank, partition)
+    stats["partitioner/train/partitions_with_tied_ranks"] = tied
+    if tied and not experiment["allow_ties"] and experiment["use_rr_loss"] and not experiment["baseline"]:
+        raise PipelineError(
+            f"{tied} train partition(s) hold tied ranks but experiment.allow_ties is false, so the RR loss would "
+            "stop; use train_partitioner.target_size=-1 (auto: tie-free) or set experiment.allow_ties=true"
+        )
     return train.assign(rank=rank, stratum=stratum, partition_id=partition), stats
 
 

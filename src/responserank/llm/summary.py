@@ -195,6 +195,10 @@ def format_summary(
                 f"{s[p + 'num_singletons']} ({100 * s[p + 'num_singletons'] / max(len(train), 1):.1f} % of examples)",
             ),
             ("non-singleton fraction", s[p + "non_singleton_fraction"]),
+            (
+                "partitions with tied ranks",
+                f"{s[p + 'partitions_with_tied_ranks']} (allow_ties={e['allow_ties']})",
+            ),
             ("size histogram (size: count)", _histogram(s[p + "size_histogram"])),
         ]
     )
