@@ -147,7 +147,8 @@ def format_summary(
             ),
         ]
     )
-    lines += ["", f"Strength signal: {_SIGNAL[e['train_processor']]} (lower = stronger)"]
+    unused = " — computed, unused by the BT trainer" if e["baseline"] else ""
+    lines += ["", f"Strength signal: {_SIGNAL[e['train_processor']]} (lower = stronger){unused}"]
     rank = train["rank"].to_numpy(dtype=np.float64)
     lines += _rows(
         [
@@ -182,7 +183,7 @@ def format_summary(
     p = "partitioner/train/"
     lines += [
         "",
-        f"Partitions: {_block(e['train_partitioner'])}; rank transform: {_block(e['train_rank_transform'])}",
+        f"Partitions: {_block(e['train_partitioner'])}; rank transform: {_block(e['train_rank_transform'])}{unused}",
     ]
     lines += _rows(
         [
