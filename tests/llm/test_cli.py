@@ -142,4 +142,11 @@ def test_run_identity():
     dry = run_identity(same)
     assert dry.egid == "dry-" + identity.egid and dry.run_name == f"dry-{identity.egid}-0.1-41"
     assert config_hash({**config, "experiment": {**config["experiment"], "lr": 2}}) != identity.hash
+    local = {
+        **config,
+        "experiment": {**config["experiment"], "tokenizer_name": "/m/tok", "dataset": {"path": "/d"}},
+    }
+    assert config_hash(local) == config_hash(
+        {**config, "experiment": {**config["experiment"], "dataset": {}}}
+    )
     assert config_hash({**config, "version": 7}) != identity.hash

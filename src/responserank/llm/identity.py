@@ -2,7 +2,10 @@
 
 * hash = sha256 of the resolved config as JSON with sorted keys, leaving out what varies *within* a group:
   ``seed``, ``experiment.fraction``, and ``dry_run`` (a dry run announces itself by the ``dry-`` prefix instead,
-  so it shows the egid the real run will get).
+  so it shows the egid the real run will get) — and where local copies are read from
+  (``experiment.dataset.path``, ``experiment.tokenizer_name``): the data and tokenizer are identified by
+  ``experiment.dataset`` (hub id, config, options) and ``experiment.model_name``, so runs reading the same data
+  from the hub or from local copies on different machines share one group.
 * egid = ``[dry-]<experiment.name>-v<BASE_VERSION>.<version>-<hash[:8]>``; eid = ``<egid>-<fraction>``;
   run name = ``<eid>-<seed>``; e.g. ``rr_agree-v10.3-1a2b3c4d-1.0-42``.
 
@@ -18,7 +21,13 @@ from dataclasses import dataclass
 from typing import Any
 
 BASE_VERSION = 10
-EXCLUDED_KEYS = (("seed",), ("experiment", "fraction"), ("dry_run",))
+EXCLUDED_KEYS = (
+    ("seed",),
+    ("experiment", "fraction"),
+    ("dry_run",),
+    ("experiment", "dataset", "path"),
+    ("experiment", "tokenizer_name"),
+)
 
 
 @dataclass(frozen=True)
