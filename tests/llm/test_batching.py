@@ -40,6 +40,11 @@ def test_best_fit_fills_ceil_n_over_b_batches_exactly(sizes, batch_size, seed):
     # no fragment exceeds a batch, so a partition larger than B is cut into at least ceil(size / B) pieces
     stats = packing_statistics(partition, batches)
     assert stats["max_fragment_size"] <= batch_size
+    # each split fills the batch it lands in, so fewer partitions are split than there are batches
+    batch_of = np.empty(n, dtype=np.int64)
+    batch_of[np.concatenate(batches)] = np.repeat(np.arange(len(batches)), [len(b) for b in batches])
+    split = sum(len(np.unique(batch_of[partition == p])) > 1 for p in np.unique(partition))
+    assert split <= len(batches)
 
 
 @settings(max_examples=150, deadline=None)
