@@ -93,7 +93,8 @@ def paired_test(results: Results, prefix: str, first: str, second: str, metric: 
         )
     sd = float(diff.std(ddof=1))
     t_p = float(scipy.stats.ttest_rel(y, x).pvalue) if sd > 0 else math.nan
-    levene_p = float(scipy.stats.levene(x, y, center="median").pvalue)
+    with np.errstate(invalid="ignore", divide="ignore"):  # identical spreads → 0/0 → NaN, reported "n/a"
+        levene_p = float(scipy.stats.levene(x, y, center="median").pvalue)
     return PairedTest(
         prefix=prefix,
         first=first,
