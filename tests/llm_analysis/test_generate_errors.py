@@ -121,3 +121,11 @@ def test_module_entry_point_prints_one_line(tmp_path):
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [f"error: cache folder {tmp_path / 'none'} does not exist"]
+
+
+def test_usetex_without_latex_is_one_clear_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("shutil.which", lambda tool: None)
+    _cache(tmp_path / "cache")
+    assert main(["generate", str(tmp_path / "cache"), str(tmp_path / "out"), "--usetex"]) == 1
+    assert capsys.readouterr().err.strip().startswith("error: --usetex needs latex, dvipng, gs on PATH")
+    assert not (tmp_path / "out").exists()

@@ -82,3 +82,11 @@ def test_module_entry_point_prints_one_line(tmp_path):
     assert result.stderr.strip().splitlines() == [
         f"error: {tmp_path / 'mujoco_runs.csv'} not found (the MuJoCo PPO runs are required)"
     ]
+
+
+def test_usetex_without_latex_is_one_clear_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("shutil.which", lambda tool: None)
+    _write_runs(tmp_path / "cache", [_row()])
+    code, err = _run(capsys, ["generate", str(tmp_path / "cache"), str(tmp_path / "out"), "--usetex"])
+    assert code == 1 and len(err) == 1 and "--usetex needs latex" in err[0]
+    assert not (tmp_path / "out").exists()

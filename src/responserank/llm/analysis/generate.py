@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -39,7 +40,7 @@ from responserank.llm.analysis.names import (
 from responserank.llm.analysis.results import Results, finished_results, seed_warnings
 from responserank.llm.analysis.stats import PairedTest, markdown_tests, run_tests, stats_tex
 from responserank.llm.analysis.tables import latex_tables, markdown_datasize_table, markdown_full_data_table
-from responserank.reporting import atomic_directory, configure_matplotlib, save_figure
+from responserank.reporting import AnalysisError, atomic_directory, configure_matplotlib, save_figure
 
 TABLE_METRICS = (TEST_ACCURACY, REWARDBENCH_V1, REWARDBENCH_V2)
 DATASET_NOTE = (
@@ -93,10 +94,21 @@ def summary_markdown(
     return "\n".join(lines)
 
 
+def check_usetex(usetex: bool) -> None:
+    """``--usetex`` renders text with LaTeX; fail early, in one line, when the tools are missing."""
+    if usetex:
+        missing = [tool for tool in ("latex", "dvipng", "gs") if shutil.which(tool) is None]
+        if missing:
+            raise AnalysisError(
+                f"--usetex needs {', '.join(missing)} on PATH (leave it out to render with mathtext)"
+            )
+
+
 def generate(
     cache_dir: str | os.PathLike, figures_dir: str | os.PathLike, usetex: bool = False
 ) -> list[Path]:
     """Read the cache, write every output; returns the written paths (relative to ``figures_dir``)."""
+    check_usetex(usetex)
     cache = read_cache(cache_dir)
     results = finished_results(cache)
     tests, skipped = run_tests(results)  # before any file is written: seed mismatches are errors

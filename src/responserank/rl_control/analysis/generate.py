@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -68,10 +69,21 @@ def summary_markdown(stats: RLStatistics, num_ppo: int, num_models: int, files: 
     return "\n".join(lines)
 
 
+def check_usetex(usetex: bool) -> None:
+    """``--usetex`` renders text with LaTeX; fail early, in one line, when the tools are missing."""
+    if usetex:
+        missing = [tool for tool in ("latex", "dvipng", "gs") if shutil.which(tool) is None]
+        if missing:
+            raise AnalysisError(
+                f"--usetex needs {', '.join(missing)} on PATH (leave it out to render with mathtext)"
+            )
+
+
 def generate(
     cache_dir: str | os.PathLike, figures_dir: str | os.PathLike, usetex: bool = False
 ) -> list[Path]:
     """Read the cache, write every output; returns the written paths (relative to ``figures_dir``)."""
+    check_usetex(usetex)
     results = read_results(cache_dir)
     stats = compute_statistics(results.ppo, results.reward_models)
     if not stats.envs:
