@@ -18,19 +18,17 @@ _SIGNAL = {
 }
 
 
-def _number(value: Any, digits: int = 3) -> str:
+def _number(value: Any, decimals: int = 3) -> str:
+    """Integers as they are, floats with up to ``decimals`` decimals (trailing zeros dropped), NaN as n/a."""
     if isinstance(value, float | np.floating):
-        return (
-            "n/a"
-            if np.isnan(value)
-            else f"{value:.{digits}g}"
-            if abs(value) >= 1000
-            else f"{value:.{digits}f}".rstrip("0").rstrip(".") or "0"
-        )
+        if np.isnan(value):
+            return "n/a"
+        text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
+        return "0" if text in ("", "-0") else text
     return str(value)
 
 
-def _rows(rows: list[tuple[str, Any]], indent: int = 2, width: int = 30) -> list[str]:
+def _rows(rows: list[tuple[str, Any]], indent: int = 2, width: int = 36) -> list[str]:
     return [
         f"{' ' * indent}{label:<{width}} {_number(value) if not isinstance(value, str) else value}"
         for label, value in rows
@@ -44,16 +42,20 @@ def _block(options: dict[str, Any]) -> str:
 
 
 def _distribution(values: np.ndarray) -> list[tuple[str, Any]]:
+    """Quantiles of the signal's ranks (before shuffles, filters and transforms) and, if few, their counts."""
     values = values[~np.isnan(values)]
     if len(values) == 0:
-        return [("distribution", "no ranks")]
+        return [("signal ranks", "none")]
     q = np.quantile(values, [0, 0.25, 0.5, 0.75, 1])
-    rows = [("min / q25 / median / q75 / max", " / ".join(_number(float(v)) for v in q))]
+    rows = [("rank min / q25 / median / q75 / max", " / ".join(_number(float(v)) for v in q))]
     distinct, counts = np.unique(values, return_counts=True)
-    rows.append(("distinct values", len(distinct)))
+    rows.append(("distinct rank values", len(distinct)))
     if len(distinct) <= 12:
         rows.append(
-            ("counts", ", ".join(f"{_number(float(v))}: {c}" for v, c in zip(distinct, counts, strict=True)))
+            (
+                "rank counts",
+                ", ".join(f"{_number(float(v))}: {c}" for v, c in zip(distinct, counts, strict=True)),
+            )
         )
     return rows
 
@@ -157,7 +159,7 @@ def format_summary(
                 f"{int((~np.isnan(rank)).sum())} of {len(rank)} (no signal: {s['rank/without_signal']}, "
                 f"filtered by {_block(e['train_filter'])}: {s.get('rank/filtered', 0)})",
             ),
-            *(_distribution(rank)),
+            *(_distribution(train["rank_original"].to_numpy(dtype=np.float64))),
         ]
     )
     if e["shuffle_ranks"] or e["invert_ranks"]:
