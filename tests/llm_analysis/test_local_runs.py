@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from llm_analysis.run_records import LOCAL_EGIDS, PAPER_BT_EP2_EGID, REGISTRY, SEEDS, accuracy_of, record
 
 from responserank.llm.analysis.cli import main
@@ -49,17 +48,16 @@ def test_cache_layout_is_the_reference_layout(cache):
     assert row["run_id"] == "2025-01-01/rr_agree-1.0-41"  # folder of the record below --runs-dir
 
 
-def test_registry_resolves_presets_to_local_egids(cache):
-    registry = yaml.safe_load((cache / "registry.yaml").read_text())["experiments"]
-    assert {k: v["egid"] for k, v in registry.items()} == {
+def test_registry_is_copied_and_meta_records_the_resolution(cache):
+    assert (cache / "registry.yaml").read_bytes() == REGISTRY.read_bytes()
+    meta = json.loads((cache / "meta.json").read_text())
+    assert meta["format"] == "responserank.llm.cache/1"
+    assert meta["resolved_egids"] == {
         "bt": LOCAL_EGIDS["bt"],
         "bt_ep2": PAPER_BT_EP2_EGID,  # matched by its (paper) egid
         "rr_agree": LOCAL_EGIDS["rr_agree"],
         "rr_agree_spread2": LOCAL_EGIDS["rr_agree_spread2"],
     }
-    assert registry["rr_agree"]["display_name"] == "RR-Agree" and registry["bt"]["color"] == "#E74C3C"
-    meta = json.loads((cache / "meta.json").read_text())
-    assert meta["format"] == "responserank.llm.cache/1"
     assert meta["counts"]["finished_by_experiment"] == {
         "bt": 6,
         "bt_ep2": 3,
@@ -67,7 +65,18 @@ def test_registry_resolves_presets_to_local_egids(cache):
         "rr_agree_spread2": 3,
     }
     assert meta["seeds"] == [40, 41, 42, 43] and meta["fractions"] == [0.5, 1.0]
-    assert "/work" not in json.dumps(meta) or not meta["sources"][0]["runs_dir"].startswith("/")
+    assert not meta["sources"][0]["runs_dir"].startswith("/work")
+
+
+def test_collect_into_the_folder_of_its_registry_leaves_the_registry_alone(run_store, tmp_path):
+    folder = tmp_path / "results" / "llm"
+    folder.mkdir(parents=True)
+    registry = folder / "registry.yaml"
+    registry.write_bytes(REGISTRY.read_bytes())
+    before = registry.stat().st_mtime_ns
+    assert main(["collect", str(folder), "--runs-dir", str(run_store), "--registry", str(registry)]) == 0
+    assert registry.read_bytes() == REGISTRY.read_bytes() and registry.stat().st_mtime_ns == before
+    assert len(pd.read_csv(folder / "runs.csv")) == 19
 
 
 def test_generate_outputs_and_numbers(figures):

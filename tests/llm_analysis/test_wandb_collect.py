@@ -150,7 +150,7 @@ def test_cli_not_logged_in(tmp_path, monkeypatch, capsys):
     assert len(err) == 1 and "cannot connect to wandb" in err[0] and "wandb login" in err[0]
 
 
-def test_cli_collect_with_a_fake_api_then_generate(tmp_path, monkeypatch, capsys):
+def test_cli_collect_with_a_fake_api(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("responserank.llm.analysis.wandb_api.open_api", lambda timeout: fake_api())
     cache = tmp_path / "cache"
     assert cli.main(["collect", str(cache), "--project-name", "rr-llm", "--registry", str(REGISTRY)]) == 0

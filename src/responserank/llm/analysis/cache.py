@@ -20,7 +20,8 @@ statistics                    ``train_examples``, ``test_examples``, ``non_singl
 ``preset``, ``source``        ours (optional): preset name of a local run; ``wandb:<path>`` or ``local``
 ============================  =====================================================================
 
-``registry.yaml``: see :mod:`responserank.llm.analysis.registry`. ``meta.json``: a JSON object describing the
+``registry.yaml``: the registry used by ``collect`` (see :mod:`responserank.llm.analysis.registry`, which also
+states how runs are tied to experiments). ``meta.json``: a JSON object describing the
 collection (format, sources, counts, seeds, fractions); optional for ``generate`` but must be valid JSON when
 present. Never pickle.
 """
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from responserank.llm.analysis.names import CACHE_COLUMNS, METRIC_COLUMNS, REQUIRED_COLUMNS, STATISTIC_COLUMNS
-from responserank.llm.analysis.registry import Experiment, dump_registry, load_registry
+from responserank.llm.analysis.registry import Experiment, load_registry
 from responserank.reporting import AnalysisError, atomic_directory
 
 RUNS_FILE = "runs.csv"
@@ -106,12 +106,6 @@ def read_cache(cache_dir: str | os.PathLike) -> LLMCache:
         raise AnalysisError(f"cache folder {cache_dir} does not exist")
     runs = read_runs(cache_dir / RUNS_FILE)
     experiments = load_registry(cache_dir / REGISTRY_FILE)
-    unpinned = [key for key, e in experiments.items() if e.egid is None]
-    if unpinned:
-        raise AnalysisError(
-            f"{cache_dir / REGISTRY_FILE}: experiment(s) {', '.join(unpinned)} have no egid (a cache's registry "
-            "maps every experiment to the egid of its runs)"
-        )
     meta: dict = {}
     meta_path = cache_dir / META_FILE
     if meta_path.exists():
@@ -135,18 +129,25 @@ def runs_table(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_cache(
-    cache_dir: str | os.PathLike, runs: pd.DataFrame, experiments: Mapping[str, Experiment], meta: dict
+    cache_dir: str | os.PathLike,
+    runs: pd.DataFrame,
+    registry_text: str,
+    meta: dict,
+    registry_source: str | os.PathLike | None = None,
 ) -> list[Path]:
-    """Write the three files together (nothing is replaced unless all of them were written)."""
-    header = (
-        "Experiments of this cache: key → the egid whose runs are in runs.csv, display name and plot style.\n"
-        "Written by 'python -m responserank.llm.analysis.cli collect'."
-    )
+    """Write the three files together (nothing is replaced unless all of them were written).
+
+    ``registry.yaml`` is left untouched when ``registry_source`` is that very file.
+    """
+    cache_dir = Path(cache_dir)
+    target = cache_dir / REGISTRY_FILE
+    same_registry = registry_source is not None and target.exists() and target.samefile(registry_source)
     table = runs_table(runs)
     with atomic_directory(cache_dir) as staging:
         table.to_csv(staging / RUNS_FILE, index=False)
-        (staging / REGISTRY_FILE).write_text(dump_registry(experiments, header), encoding="utf-8")
+        if not same_registry:
+            (staging / REGISTRY_FILE).write_text(registry_text, encoding="utf-8")
         (staging / META_FILE).write_text(
             json.dumps({"format": FORMAT, **meta}, indent=2) + "\n", encoding="utf-8"
         )
-    return [Path(cache_dir) / name for name in (RUNS_FILE, REGISTRY_FILE, META_FILE)]
+    return [cache_dir / name for name in (RUNS_FILE, REGISTRY_FILE, META_FILE)]

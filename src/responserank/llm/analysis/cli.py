@@ -43,7 +43,7 @@ def _collect(args: argparse.Namespace) -> None:
         api=api,
         runs_dir=args.runs_dir,
         seed_filter=args.seed_filter,
-        registry_path=args.registry,
+        registry_path=registry_path,
     )
     for note in notes:
         print(f"note: {note}", file=sys.stderr)

@@ -13,10 +13,11 @@ Matching runs to registry experiments
      registry's paper egids need not be edited. These records must share one egid; otherwise the error names
      the egids and asks to pin one in the registry.
   3. Every other run is ignored (reported); dry runs (egid ``dry-…``) always are.
+  (:func:`~responserank.llm.analysis.registry.resolve_experiments`; ``generate`` applies the same rules.)
 
-The cache (:mod:`.cache`) gets all matched runs (every state — ``generate`` keeps the finished ones), a
-``registry.yaml`` with the egid each experiment resolved to, and ``meta.json``. Nothing is written when a
-source fails.
+The cache (:mod:`.cache`) gets all matched runs (every state — ``generate`` keeps the finished ones), the
+registry file verbatim as ``registry.yaml`` (not rewritten when the cache folder already holds it) and
+``meta.json`` (which records the egid each experiment resolved to). Nothing is written when a source fails.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from tqdm import tqdm
 
 from responserank.llm.analysis.cache import write_cache
 from responserank.llm.analysis.names import FINISHED, METRIC_COLUMNS, STATISTIC_COLUMNS
-from responserank.llm.analysis.registry import Experiment
+from responserank.llm.analysis.registry import Experiment, dump_registry, resolve_experiments
 from responserank.llm.analysis.run_store import find_run_records, read_run_record, record_row
 from responserank.llm.analysis.wandb_api import wandb_errors
 from responserank.reporting import AnalysisError
@@ -164,33 +165,8 @@ def wandb_rows(api, path: str, egids: Iterable[str], notes: list[str]) -> list[d
 def match_registry(
     frame: pd.DataFrame, registry: Mapping[str, Experiment], notes: list[str]
 ) -> tuple[pd.DataFrame, dict[str, Experiment]]:
-    """Rows that belong to a registry experiment and the experiments with the egid each resolved to."""
-    registered = {e.egid for e in registry.values() if e.egid}
-    present = set(frame["egid"])
-    resolved: dict[str, Experiment] = {}
-    for key, experiment in registry.items():
-        if experiment.egid is not None and experiment.egid in present:
-            resolved[key] = experiment
-            continue
-        local = frame[
-            (frame["source"] == "local") & (frame["preset"] == key) & ~frame["egid"].isin(registered)
-        ]
-        egids = sorted(set(local["egid"]))
-        if len(egids) > 1:
-            counts = ", ".join(f"{egid} ({int((local['egid'] == egid).sum())} runs)" for egid in egids)
-            raise AnalysisError(
-                f"local runs of preset {key!r} come from {len(egids)} different configurations: {counts}; "
-                f"pin one with 'egid:' under {key!r} in the registry"
-            )
-        if egids:
-            resolved[key] = Experiment(
-                key,
-                egids[0],
-                experiment.display_name,
-                experiment.color,
-                experiment.marker,
-                experiment.linestyle,
-            )
+    """Rows that belong to a registry experiment, and the experiments with the egid each resolved to."""
+    resolved = resolve_experiments(frame, registry)
     kept_egids = {e.egid for e in resolved.values()}
     ignored = frame[~frame["egid"].isin(kept_egids)]
     if len(ignored):
@@ -261,10 +237,14 @@ def collect(
                 key: int((finished["egid"] == e.egid).sum()) for key, e in resolved.items()
             },
         },
+        "resolved_egids": {key: e.egid for key, e in resolved.items()},
         "seeds": sorted(int(s) for s in frame["seed"].unique()),
         "fractions": sorted(float(f) for f in frame["fraction"].unique()),
         "metrics": list(METRIC_COLUMNS),
         "statistics": list(STATISTIC_COLUMNS),
     }
-    written = write_cache(cache_dir, frame, resolved, meta)
+    registry_text = (
+        Path(registry_path).read_text(encoding="utf-8") if registry_path else dump_registry(registry)
+    )
+    written = write_cache(cache_dir, frame, registry_text, meta, registry_source=registry_path)
     return written, notes

@@ -11,8 +11,17 @@
         marker: p                                # optional matplotlib marker
         linestyle: '-'                           # optional matplotlib line style
 
-The same file format is used for the registry given to ``collect`` and for the ``registry.yaml`` of a cache,
-where ``egid`` is the group that was actually collected (always present there).
+The same file is the ``registry.yaml`` of a cache: ``collect`` copies the registry it used into the cache
+verbatim (and leaves it alone when the cache folder already holds it, as in ``collect results/llm …
+--registry results/llm/registry.yaml``). Runs are tied to experiments by :func:`resolve_experiments`, used by
+both ``collect`` and ``generate``:
+
+1. a run whose egid equals an experiment's ``egid`` belongs to it;
+2. an experiment that no run matched by egid takes the runs whose ``preset`` column (local run records only)
+   equals its key and whose egid is not in the registry — our own runs carry new egids (the hash covers the
+   full config), so the paper's egids need not be edited. These runs must share one egid; otherwise an error
+   names the egids and asks to pin one with ``egid:``;
+3. all other runs are ignored.
 """
 
 from __future__ import annotations
@@ -20,9 +29,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from responserank.reporting import AnalysisError
@@ -111,3 +121,30 @@ def dump_registry(experiments: Mapping[str, Experiment], header: str = "") -> st
     )
     lines = [f"# {line}".rstrip() for line in header.splitlines()] if header else []
     return "\n".join([*lines, body]) if lines else body
+
+
+def resolve_experiments(runs: pd.DataFrame, experiments: Mapping[str, Experiment]) -> dict[str, Experiment]:
+    """The experiments that have runs, each with the egid of its runs (rules in the module docstring).
+
+    ``runs`` needs an ``egid`` column; a ``preset`` column (empty for wandb runs) enables rule 2.
+    """
+    egids = runs["egid"].astype(str)
+    presets = runs["preset"] if "preset" in runs.columns else pd.Series(None, index=runs.index, dtype=object)
+    registered = {e.egid for e in experiments.values() if e.egid}
+    present = set(egids)
+    resolved: dict[str, Experiment] = {}
+    for key, experiment in experiments.items():
+        if experiment.egid is not None and experiment.egid in present:
+            resolved[key] = experiment
+            continue
+        candidates = egids[(presets == key) & ~egids.isin(registered)]
+        found = sorted(set(candidates))
+        if len(found) > 1:
+            counts = ", ".join(f"{egid} ({int((candidates == egid).sum())} runs)" for egid in found)
+            raise AnalysisError(
+                f"local runs of preset {key!r} come from {len(found)} different configurations: {counts}; "
+                f"pin one with 'egid:' under {key!r} in the registry"
+            )
+        if found:
+            resolved[key] = replace(experiment, egid=found[0])
+    return resolved

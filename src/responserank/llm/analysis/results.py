@@ -1,7 +1,8 @@
 """Finished runs of the registry's experiments, indexed by (experiment key, fraction, metric).
 
 Only ``run_state == "finished"`` runs count (failed / crashed runs shift some means, spec ``llm.md`` §14). Runs
-whose egid is not in the registry are ignored. Two finished runs of the same experiment, fraction and seed are an
+are tied to the registry's experiments as in ``collect`` (by egid, or by preset name for local runs); others are
+ignored. Two finished runs of the same experiment, fraction and seed are an
 error (which one is meant cannot be decided here). Summaries use SD with ddof 1 and the Student-t CI95.
 """
 
@@ -14,7 +15,7 @@ import pandas as pd
 
 from responserank.llm.analysis.cache import LLMCache
 from responserank.llm.analysis.names import EXPECTED_SEEDS, FINISHED
-from responserank.llm.analysis.registry import Experiment
+from responserank.llm.analysis.registry import Experiment, resolve_experiments
 from responserank.reporting import AnalysisError, Summary, summarize
 
 LLM_DDOF = 1
@@ -56,11 +57,12 @@ class Results:
 
 def finished_results(cache: LLMCache) -> Results:
     runs = cache.runs
+    experiments = resolve_experiments(runs, cache.experiments)
     finished = runs[runs["run_state"] == FINISHED]
     if finished.empty:
         states = ", ".join(f"{s}: {n}" for s, n in sorted(runs["run_state"].value_counts().items()))
         raise AnalysisError(f"no finished runs in the cache ({len(runs)} runs; states {states or 'none'})")
-    by_egid = {e.egid: key for key, e in cache.experiments.items()}
+    by_egid = {e.egid: key for key, e in experiments.items()}
     finished = finished.assign(key=finished["egid"].map(by_egid))
     finished = finished[finished["key"].notna()]
     if finished.empty:
@@ -79,7 +81,7 @@ def finished_results(cache: LLMCache) -> Results:
             f"{first['seed']} (run ids {ids}); keep one (set the others' run_state to e.g. 'duplicate' "
             "in runs.csv)"
         )
-    return Results(runs=finished.reset_index(drop=True), experiments=dict(cache.experiments))
+    return Results(runs=finished.reset_index(drop=True), experiments=experiments)
 
 
 def seed_warnings(results: Results, keys) -> list[str]:
