@@ -317,6 +317,23 @@ def markdown_table(summary: pd.DataFrame, paired: pd.DataFrame, versus: str = "r
     return "\n".join(lines)
 
 
+def all_methods_table(summary: pd.DataFrame) -> str:
+    """One row per training fraction: every method's mean accuracy, Spearman with P(yes) and PDC."""
+    methods = list(dict.fromkeys(summary["method"]))
+    short = {"accuracy": "acc.", "spearman_pyes": "ρ P(yes)", "pdc_pyes": "PDC"}
+    header = ["train pairs"] + [f"{name} {label(m)}" for name in short.values() for m in methods]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    wide = summary.set_index(["train_fraction", "method"])
+    for fraction in dict.fromkeys(summary["train_fraction"]):
+        cells = [f"{fraction:.0%}"]
+        for metric in short:
+            values = [wide.loc[(fraction, m), metric] for m in methods]
+            best = np.nanmax(values) if not np.all(np.isnan(values)) else np.nan
+            cells += ["–" if np.isnan(v) else (f"**{v:.3f}**" if v == best else f"{v:.3f}") for v in values]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def plot(summary: pd.DataFrame, path_without_suffix: Path, repeats: int) -> Path:
     """Three panels against the training fraction: held-out accuracy, Spearman with P(yes), PDC."""
     import matplotlib.pyplot as plt
@@ -341,14 +358,18 @@ def plot(summary: pd.DataFrame, path_without_suffix: Path, repeats: int) -> Path
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("training pairs per subject (% of 136)")
         ax.grid(color="0.92", lw=0.6)
-        ax.set_xticks([10, 30, 50, 70, 90, 100] if metric != "accuracy" else [10, 30, 50, 70, 90])
-    axes[0].legend(fontsize=8, frameon=False, loc="lower right")
+        ax.set_xticks([10, 30, 50, 70, 90, 100])
+        ax.set_xlim(5, 105)
+    axes[0].text(
+        0.98, 0.04, "held out: the subject's other pairs\n(none at 100%)", transform=axes[0].transAxes,
+        ha="right", va="bottom", fontsize=7, color="0.35",
+    )  # fmt: skip
+    axes[1].legend(fontsize=8, frameon=False, loc="lower right")
     subjects = int(summary["subjects"].max())
     fig.suptitle(
-        f"Clithero snack choices: per-subject utilities, mean $\\pm$ 95% CI over {subjects} subjects "
-        f"({repeats} random splits each; accuracy on the subject's other pairs)",
+        f"Clithero snack choices: per-subject utilities, {subjects} subjects $\\times$ {repeats} random splits; "
+        "mean and 95% CI across subjects (method differences are paired: see the table)",
         fontsize=10,
-        y=1.02,
     )
     fig.tight_layout()
     return save_figure(fig, path_without_suffix, formats=("png",))[0]
@@ -373,6 +394,10 @@ def write(results: dict[str, pd.DataFrame], out: Path, command: str, repeats: in
             "",
             "Means across subjects of per-subject means over the random splits. Δ = ResponseRank − BT; p: Wilcoxon "
             "signed-rank test across subjects (`paired.csv` also has paired t-tests and the other baselines).",
+            "",
+            "All methods (means across subjects; best per metric in bold):",
+            "",
+            all_methods_table(results["summary"]),
             "",
             f"Pooled utilities (one per snack, all subjects) vs mean P(yes), Spearman: {pooled}.",
             "",

@@ -12,6 +12,7 @@ same numbers.
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import scipy.stats
 from tqdm.auto import tqdm
 
 from responserank.fitting.engine import (
@@ -361,10 +363,16 @@ def _metrics_table(fold_metrics: pd.DataFrame) -> pd.DataFrame:
 
 
 def _learning_curve(fold_metrics: pd.DataFrame) -> pd.DataFrame:
+    """Mean, SD and CI95 of held-out accuracy per (method, fraction); the CI uses the Nadeau–Bengio correction
+    ``sqrt((1/J + n_heldout/n_train) · s²)`` because the splits share training data (see :mod:`.evaluate`)."""
     rows = []
     for (method, fraction), group in fold_metrics.groupby(["method", "train_fraction"], sort=False):
         accuracy = summarize(group["heldout_accuracy"])
-        log_likelihood = summarize(group["heldout_log_likelihood"])
+        ratio = group["n_heldout"].mean() / group["n_train"].mean()
+        ci95 = math.nan
+        if accuracy.n > 1:
+            se = math.sqrt((1.0 / accuracy.n + ratio) * accuracy.sd**2)
+            ci95 = float(scipy.stats.t.ppf(0.975, accuracy.n - 1)) * se
         rows.append(
             {
                 "method": method,
@@ -372,8 +380,8 @@ def _learning_curve(fold_metrics: pd.DataFrame) -> pd.DataFrame:
                 "n_train": float(group["n_train"].mean()),
                 "heldout_accuracy": accuracy.mean,
                 "heldout_accuracy_sd": accuracy.sd,
-                "heldout_accuracy_ci95": accuracy.ci95,
-                "heldout_log_likelihood": log_likelihood.mean,
+                "heldout_accuracy_ci95": ci95,
+                "heldout_log_likelihood": float(group["heldout_log_likelihood"].mean()),
                 "n_splits": accuracy.n,
             }
         )

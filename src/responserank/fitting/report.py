@@ -152,7 +152,9 @@ def plot_learning_curve(result, path_without_suffix: Path) -> Path:
     ax.set_xlabel(f"training fraction (% of each fold's training set; 100% = {n_full:.0f} comparisons)")
     ax.set_ylabel("held-out choice accuracy")
     splits = int(curve["n_splits"].max())
-    ax.set_title(f"Accuracy by training fraction (mean $\\pm$ 95% CI over {splits} splits)", fontsize=10)
+    ax.set_title(
+        f"Accuracy by training fraction (mean $\\pm$ corrected 95% CI, {splits} splits)", fontsize=10
+    )
     ax.legend(fontsize=8, frameon=False)
     ax.grid(color="0.92", lw=0.6)
     return save_figure(fig, path_without_suffix, formats=("png",))[0]
@@ -177,15 +179,13 @@ def _markdown_table(frame: pd.DataFrame, floatfmt: str = ".4f") -> str:
 
 def _verdict(row: pd.Series) -> str:
     metric = "held-out accuracy" if row["metric"] == "heldout_accuracy" else "held-out log-likelihood"
-    difference = row["mean_difference"]
+    text = f"{label(row['method'])} − BT, {metric}: {row['mean_difference']:+.4f}"
     if np.isnan(row["p_value"]):
-        return f"{label(row['method'])} − BT {metric}: {difference:+.4f} (too few splits for a test)."
-    direction = "higher" if difference > 0 else "lower"
-    significant = row["p_value"] < 0.05
+        return text + " (too few splits for a test)."
+    significant = "significant" if row["p_value"] < 0.05 else "not significant"
     return (
-        f"{label(row['method'])} has {'a significantly' if significant else 'a not significantly'} {direction} "
-        f"{metric} than BT: {difference:+.4f} (95% CI {row['ci95_low']:+.4f} … {row['ci95_high']:+.4f}, "
-        f"corrected t-test p = {format_p_value(row['p_value'])})."
+        f"{text} (95% CI {row['ci95_low']:+.4f} … {row['ci95_high']:+.4f}, corrected t-test "
+        f"p = {format_p_value(row['p_value'])}: {significant} at the 5% level)."
     )
 
 
@@ -213,7 +213,7 @@ def render_report(result, figures: dict[str, str], command: str | None) -> str:
         f"- table: `{settings['table']}`"
         + (f", rows selected by `{settings['query']}`" if settings["query"] else ""),
         f"- {comparisons.num_comparisons} comparisons of {comparisons.num_items} items "
-        f"(`{columns.item_a}` vs `{columns.item_b}`; `{columns.choice}` = {columns.a_chosen_value!r} means a "
+        f"(`{columns.item_a}` vs `{columns.item_b}`; `{columns.choice}` = `{columns.a_chosen_value}` means a "
         f"was chosen, a chosen in {comparisons.a_chosen.mean():.1%})",
         f"- strength: {strength}; strata: {strata}; {comparisons.num_strata} strata"
         + (f" after random groups of {settings['group_size']}" if settings["group_size"] else ""),
