@@ -88,6 +88,15 @@ class TrainingResult:
     step_metrics: dict[str, torch.Tensor]
 
 
+def _adamw(params: list[torch.Tensor], learning_rate: float, weight_decay: float) -> torch.optim.AdamW:
+    """AdamW (betas 0.9/0.999, eps 1e-8); the fused kernel where available (same update, one pass per tensor)."""
+    options = {"lr": learning_rate, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": weight_decay}
+    try:
+        return torch.optim.AdamW(params, fused=True, **options)
+    except (RuntimeError, ValueError):  # pragma: no cover - no fused kernel for this device / dtype
+        return torch.optim.AdamW(params, **options)
+
+
 def train_stacked(
     initial_params: Sequence[torch.Tensor],
     inputs: torch.Tensor,
@@ -124,9 +133,7 @@ def train_stacked(
             f"inputs must have shape [{num_models}, {2 * num_pairs}, d], got {tuple(inputs.shape)}"
         )
 
-    optimizer = torch.optim.AdamW(
-        model.params, lr=learning_rate, betas=(0.9, 0.999), eps=1e-8, weight_decay=weight_decay
-    )
+    optimizer = _adamw(model.params, learning_rate, weight_decay)
     kept = [p.detach().clone() for p in model.params]
     best_loss = torch.full((num_models,), float("inf"), dtype=model.params[0].dtype)
     best_step = torch.zeros(num_models, dtype=torch.int64)

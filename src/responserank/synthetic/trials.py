@@ -76,7 +76,9 @@ def _loss_key(learner: LearnerConfig) -> tuple:
         return ("bt", learner.label_smoothing)
     if learner.loss == "rt_regression":
         return ("rt_regression", learner.min_rt, learner.max_rt)
-    return ("responserank",)
+    # Pooled and stratified RR get separate calls: the core pads every stratum to the largest one, and a pooled
+    # stratum holds all 50 pairs, so mixing them would pad the ~10-pair strata five-fold.
+    return ("responserank", learner.use_strata)
 
 
 def _ordered_learners(learners: dict[str, LearnerConfig]) -> list[str]:
