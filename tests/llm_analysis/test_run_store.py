@@ -143,3 +143,13 @@ def test_find_run_records_walks_the_tree_in_order(tmp_path):
     ]
     with pytest.raises(AnalysisError, match="does not exist"):
         find_run_records(tmp_path / "missing")
+
+
+def test_fields_changed_after_construction_are_checked_on_write(tmp_path):
+    record = RunRecord(run_name="r", egid="e", experiment="bt", seed=1, fraction=1.0, run_state="running")
+    record.run_state = "finished"
+    record.metrics = {"eval/accuracy": 0.7}
+    assert read_run_record(write_run_record(tmp_path, record)).metrics == {"eval_accuracy": 0.7}
+    record.run_state = "done"
+    with pytest.raises(ValueError, match="run_state must be one of"):
+        write_run_record(tmp_path, record)

@@ -39,7 +39,7 @@ import json
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -175,9 +175,13 @@ class RunRecord:
 
 
 def write_run_record(run_dir: str | os.PathLike, record: RunRecord) -> Path:
-    """Write (or replace, atomically) ``run_dir/run_record.json``; returns its path. For the trainer."""
+    """Write (or replace, atomically) ``run_dir/run_record.json``; returns its path. For the trainer.
+
+    The record is validated (and metric names normalised) again here, so fields changed after construction
+    are checked too; a ``ValueError`` names the bad field.
+    """
     path = Path(run_dir) / RECORD_FILE
-    write_text_atomic(path, record.to_json())
+    write_text_atomic(path, replace(record).to_json())  # replace() re-runs __post_init__
     return path
 
 
