@@ -229,6 +229,9 @@ def run(
         "summary": summary,
         "paired": paired,
         "pooled": pooled_fit(choices, p_yes, methods, l2),
+        "rt_signal": pd.DataFrame(
+            {"mean_spearman_rt_vs_abs_delta_p_yes": [rt_signal(choices, p_yes, subjects)]}
+        ),
     }
 
 
@@ -263,6 +266,19 @@ def summarize_study(per_subject: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFra
                 }
             paired_rows.append(result)
     return pd.DataFrame(summary_rows), pd.DataFrame(paired_rows)
+
+
+def rt_signal(choices: pd.DataFrame, p_yes: np.ndarray, subjects: np.ndarray) -> float:
+    """Mean over subjects of Spearman(RT, |ΔP(yes)|) over the subject's 136 choices: is RT a strength signal?"""
+    row = pd.Index(subjects).get_indexer(choices["subj"])
+    gap = np.abs(
+        p_yes[row, choices["Item_l"].astype(int) - 1] - p_yes[row, choices["Item_r"].astype(int) - 1]
+    )
+    ranks = pd.DataFrame({"subject": row, "rt": choices["rt"].to_numpy(), "gap": gap})
+    ranks = ranks.groupby("subject")[["rt", "gap"]].rank()  # Spearman = Pearson of within-subject ranks
+    ranks["subject"] = row
+    correlations = ranks.groupby("subject").apply(lambda g: g["rt"].corr(g["gap"]), include_groups=False)
+    return float(correlations.mean())
 
 
 def pooled_fit(choices: pd.DataFrame, p_yes: np.ndarray, methods: Sequence[str], l2: float) -> pd.DataFrame:
@@ -377,7 +393,7 @@ def plot(summary: pd.DataFrame, path_without_suffix: Path, repeats: int) -> Path
 
 def write(results: dict[str, pd.DataFrame], out: Path, command: str, repeats: int) -> None:
     with atomic_directory(out) as staging:
-        for name in ("per_subject", "summary", "paired", "pooled"):
+        for name in ("per_subject", "summary", "paired", "pooled", "rt_signal"):
             results[name].to_csv(staging / f"{name}.csv", index=False)
         plot(results["summary"], staging / "clithero", repeats)
         pooled = ", ".join(
@@ -400,6 +416,9 @@ def write(results: dict[str, pd.DataFrame], out: Path, command: str, repeats: in
             all_methods_table(results["summary"]),
             "",
             f"Pooled utilities (one per snack, all subjects) vs mean P(yes), Spearman: {pooled}.",
+            "",
+            "Is RT a strength signal here? Spearman(RT, |ΔP(yes)|) within subject, mean over subjects: "
+            f"{results['rt_signal'].iloc[0, 0]:.3f} (negative = faster for larger value gaps).",
             "",
             "![Clithero](clithero.png)",
             "",
