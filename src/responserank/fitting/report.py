@@ -74,12 +74,18 @@ def plot_utilities(result, path_without_suffix: Path) -> Path:
             rows["utility"], y + offset, xerr=rows["utility_sd"], fmt=marker, ms=3.5, color=color,
             elinewidth=0.9, capsize=1.5, label=name,
         )  # fmt: skip
+    if note:  # mark where the omitted middle of the ranking would be
+        ax.axhline(MAX_ITEMS_SHOWN // 2 - 0.5, color="0.5", lw=0.8, ls="--")
+        ax.text(
+            0.01, (MAX_ITEMS_SHOWN // 2 - 0.5 + 0.7) / len(items), f"{len(bt) - len(items)} items not shown",
+            transform=ax.transAxes, fontsize=7, color="0.4", va="center",
+        )  # fmt: skip
     ax.set_yticks(y, items, fontsize=7 if len(items) > 30 else 9)
     ax.set_ylim(-0.7, len(items) - 0.3)
     ax.axvline(0.0, color="0.7", lw=0.6, zorder=0)
     ax.set_xlabel("utility (centred; error bar: $\\pm$ jackknife standard error)")
     ax.set_title("Learned utilities, sorted by BT" + note, fontsize=10)
-    ax.legend(fontsize=8, loc="lower right", frameon=False)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.grid(axis="x", color="0.92", lw=0.6)
     return save_figure(fig, path_without_suffix, formats=("png",))[0]
 
