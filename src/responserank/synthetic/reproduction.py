@@ -1,0 +1,250 @@
+"""Reproduction report: our collected caches next to the paper's, as Markdown (the report in ``docs/synthetic.md``).
+
+    python -m responserank.synthetic.reproduction results/synthetic [--reference <folder of the paper's caches>]
+
+Reads ``<config>.json`` caches (spec §6 format, written by ``analysis.cli collect``) and prints
+
+1. accuracy and PDC (mean and SD over trials) per learner at 50 % and 100 % of the data, ours next to the paper's;
+2. the data-efficiency crossing: the size at which ResponseRank's mean accuracy (PDC) reaches BT's 100 % mean
+   (:func:`responserank.reporting.crossing_point`);
+3. the qualitative claims of the paper, each checked against our numbers (``yes`` / ``NO`` with the numbers).
+
+Without ``--reference`` only our numbers are shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from responserank.reporting import AnalysisError, crossing_point, summarize
+
+WITH_VARIABILITY = ("deterministic_all", "stochastic", "drift_diffusion")
+SHORT = {
+    "deterministic_all": "Det",
+    "stochastic": "Stoch",
+    "drift_diffusion": "DDM",
+    "deterministic_all_no_variability": "Det-NoVar",
+    "stochastic_no_variability": "Stoch-NoVar",
+    "drift_diffusion_no_variability": "DDM-NoVar",
+}
+CONFIGS = tuple(SHORT)
+LEARNERS = {
+    "bt": "BT",
+    "rt_regression": "RtRegression",
+    "rt_regression_perm": "RtRegression-Perm",
+    "rr": "ResponseRank",
+    "rr_pooled": "RR-Pool",
+    "rr_perm": "RR-Perm",
+}
+METRICS = {"acc": "choice_accuracy", "pdc": "pearson_distance_correlation"}
+
+
+class Cache:
+    """One collected cache: ``values(learner, metric)`` → ``{size: array over trials}``."""
+
+    def __init__(self, path: Path):
+        try:
+            self.data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as error:
+            raise AnalysisError(f"{path}: cannot read cache ({error})") from None
+        self.path = path
+
+    def values(self, learner: str, metric: str) -> dict[float, np.ndarray]:
+        try:
+            sizes = self.data[learner]["sizes"]
+        except KeyError:
+            raise AnalysisError(f"{self.path}: no learner {learner!r}") from None
+        return {
+            float(size): np.array(
+                [entry["value"] for entry in block["summary_metrics"][METRICS[metric]]], dtype=np.float64
+            )
+            for size, block in sorted(sizes.items(), key=lambda item: float(item[0]))
+        }
+
+    def means(self, learner: str, metric: str) -> dict[float, float]:
+        return {size: summarize(v).mean for size, v in self.values(learner, metric).items()}
+
+    def num_trials(self) -> int:
+        return len(next(iter(self.values("bt", "acc").values())))
+
+
+def load_caches(folder: Path) -> dict[str, Cache]:
+    caches = {
+        config: Cache(folder / f"{config}.json") for config in CONFIGS if (folder / f"{config}.json").exists()
+    }
+    if not caches:
+        raise AnalysisError(f"{folder}: no <config>.json caches ({', '.join(CONFIGS)})")
+    return caches
+
+
+def _cell(cache: Cache | None, learner: str, metric: str, size: float, with_sd: bool) -> str:
+    if cache is None:
+        return "–"
+    summary = summarize(cache.values(learner, metric)[size])
+    text = f"{summary.mean:.3f}"
+    return f"{text} ({summary.sd:.3f})" if with_sd else text
+
+
+def accuracy_pdc_table(ours: dict[str, Cache], paper: dict[str, Cache]) -> str:
+    header = (
+        "| dataset | learner | acc 50 % ours | paper | acc 100 % ours | paper | PDC 50 % ours | paper "
+        "| PDC 100 % ours | paper |\n|---|---|---|---|---|---|---|---|---|---|"
+    )
+    rows = []
+    for config, cache in ours.items():
+        reference = paper.get(config)
+        for learner, name in LEARNERS.items():
+            cells = []
+            for metric in ("acc", "pdc"):
+                for size in (0.5, 1.0):
+                    with_sd = size == 1.0
+                    cells += [
+                        _cell(cache, learner, metric, size, with_sd),
+                        _cell(reference, learner, metric, size, with_sd),
+                    ]
+            rows.append(f"| {SHORT[config]} | {name} | " + " | ".join(cells) + " |")
+    return header + "\n" + "\n".join(rows)
+
+
+def crossing(cache: Cache, metric: str) -> tuple[float, float | None]:
+    """(RR@100 − BT@100, size in % at which RR's mean reaches BT's 100 % mean or None)."""
+    bt, rr = cache.means("bt", metric), cache.means("rr", metric)
+    threshold = bt[max(bt)]
+    sizes = sorted(rr)
+    point = crossing_point([100 * s for s in sizes], [rr[s] for s in sizes], threshold)
+    return rr[max(rr)] - threshold, point
+
+
+def _crossing_text(point: float | None) -> str:
+    return "never" if point is None else f"{point:.1f} %"
+
+
+def crossing_table(ours: dict[str, Cache], paper: dict[str, Cache]) -> str:
+    header = (
+        "| dataset | acc: RR@100 − BT@100 ours | paper | RR reaches BT@100 acc at, ours | paper "
+        "| PDC: RR@100 − BT@100 ours | paper | … PDC at, ours | paper |\n|---|---|---|---|---|---|---|---|---|"
+    )
+    rows = []
+    for config, cache in ours.items():
+        cells = []
+        for metric in ("acc", "pdc"):
+            scale, unit = (100, " pp") if metric == "acc" else (1, "")
+            ours_gap, ours_point = crossing(cache, metric)
+            if config in paper:
+                paper_gap, paper_point = crossing(paper[config], metric)
+                paper_cells = [
+                    f"{scale * paper_gap:+.{1 if metric == 'acc' else 3}f}{unit}",
+                    _crossing_text(paper_point),
+                ]
+            else:
+                paper_cells = ["–", "–"]
+            cells += [f"{scale * ours_gap:+.{1 if metric == 'acc' else 3}f}{unit}", paper_cells[0]]
+            cells += [_crossing_text(ours_point), paper_cells[1]]
+        rows.append(f"| {SHORT[config]} | " + " | ".join(cells) + " |")
+    return header + "\n" + "\n".join(rows)
+
+
+def _fmt(values: dict[float, float]) -> str:
+    return " ".join(f"{v:.3f}" for _, v in sorted(values.items()))
+
+
+def claims(ours: dict[str, Cache]) -> list[str]:
+    """The paper's qualitative claims (spec §7), each with a verdict and the numbers behind it."""
+    lines = []
+
+    def verdict(ok: bool) -> str:
+        return "yes" if ok else "**NO**"
+
+    for config in WITH_VARIABILITY:
+        if config not in ours:
+            continue
+        cache = ours[config]
+        for metric in ("acc", "pdc"):
+            rr, bt = cache.means("rr", metric), cache.means("bt", metric)
+            best = all(rr[s] >= max(cache.means(learner, metric)[s] for learner in LEARNERS) for s in rr)
+            lines.append(
+                f"- {SHORT[config]} {metric}: RR > BT at every size: {verdict(all(rr[s] > bt[s] for s in rr))}; "
+                f"RR highest of all six at every size: {verdict(best)} (RR {_fmt(rr)} vs BT {_fmt(bt)})"
+            )
+        acc = {learner: cache.means(learner, "acc") for learner in LEARNERS}
+        below_bt = {
+            learner: all(acc[learner][s] < acc["bt"][s] for s in acc["bt"])
+            for learner in ("rr_pooled", "rr_perm", "rt_regression_perm", "rt_regression")
+        }
+        lines.append(
+            f"- {SHORT[config]} accuracy below BT at every size — RR-Pool: {verdict(below_bt['rr_pooled'])}, "
+            f"RR-Perm: {verdict(below_bt['rr_perm'])}, RtRegression-Perm: {verdict(below_bt['rt_regression_perm'])}, "
+            f"RtRegression (collapses): {verdict(below_bt['rt_regression'])}"
+        )
+    for config in (
+        "deterministic_all_no_variability",
+        "stochastic_no_variability",
+        "drift_diffusion_no_variability",
+    ):
+        if config not in ours:
+            continue
+        cache = ours[config]
+        for metric in ("acc", "pdc"):
+            means = {learner: cache.means(learner, metric) for learner in LEARNERS}
+            sizes = sorted(means["bt"])
+            ranks, gaps = [], []
+            for s in sizes:
+                order = sorted(LEARNERS, key=lambda learner: -means[learner][s])
+                ranks.append(order.index("rt_regression") + 1)
+                gaps.append(means[order[0]][s] - means["rt_regression"][s])
+            best_rr = means["rr"]
+            rr_rank = [
+                sorted(LEARNERS, key=lambda learner: -means[learner][s]).index("rr") + 1 for s in sizes
+            ]
+            lines.append(
+                f"- {SHORT[config]} {metric}: rank of RtRegression per size {ranks} (gap to the best "
+                f"{' '.join(f'{g:.3f}' for g in gaps)}); rank of RR {rr_rank}; "
+                f"RR-Pool − RR at 100 %: {means['rr_pooled'][1.0] - best_rr[1.0]:+.3f}"
+            )
+    gains = {}
+    for config in CONFIGS:
+        if config in ours:
+            gains[config] = crossing(ours[config], "acc")[0]
+    if gains:
+        smallest = min(gains, key=gains.get)
+        lines.append(
+            "- RR − BT accuracy at 100 % per dataset: "
+            + ", ".join(f"{SHORT[c]} {100 * g:+.1f} pp" for c, g in gains.items())
+            + f"; smallest on {SHORT[smallest]}"
+        )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m responserank.synthetic.reproduction", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("cache_dir", type=Path, help="folder with our <config>.json caches")
+    parser.add_argument(
+        "--reference", type=Path, default=None, help="folder with the paper's caches (same format)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        ours = load_caches(args.cache_dir)
+        paper = load_caches(args.reference) if args.reference else {}
+        trials = {c.num_trials() for c in ours.values()}
+        print(f"Our caches: {', '.join(ours)} ({'/'.join(map(str, sorted(trials)))} trials).\n")
+        print("### Accuracy and PDC at 50 % and 100 % (mean, SD over trials in parentheses)\n")
+        print(accuracy_pdc_table(ours, paper))
+        print("\n### Data efficiency: RR vs BT at 100 % and where RR reaches BT's 100 % level\n")
+        print(crossing_table(ours, paper))
+        print("\n### The paper's qualitative claims, checked on our numbers\n")
+        print("\n".join(claims(ours)))
+    except AnalysisError as error:
+        print(f"reproduction: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
