@@ -1,0 +1,49 @@
+"""Our committed caches (``results/synthetic/*.json``) pass ``generate``'s checks and show the paper's pattern.
+
+Only the cache loading and statistics run here (≈1 s); drawing is covered by the other tests.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import REPO_ROOT
+
+from responserank.synthetic.analysis.cache import load_caches
+from responserank.synthetic.analysis.names import DATASET_CONFIGS, LEARNERS, METRICS, TRIPLETS
+from responserank.synthetic.analysis.statistics import size_summaries
+
+CACHE_DIR = REPO_ROOT / "results" / "synthetic"
+
+
+@pytest.fixture(scope="module")
+def caches():
+    if not all((CACHE_DIR / f"{config}.json").is_file() for config in DATASET_CONFIGS):
+        pytest.skip("results/synthetic caches not committed yet")
+    return load_caches(CACHE_DIR)
+
+
+def _means(results, metric) -> dict[str, np.ndarray]:
+    return {
+        learner: np.array([s.mean for s in summaries])
+        for learner, summaries in size_summaries(results, metric).items()
+    }
+
+
+def test_committed_caches_are_complete(caches):
+    assert list(caches) == list(DATASET_CONFIGS)
+    for results in caches.values():
+        assert results.num_trials == 100
+        np.testing.assert_allclose(results.sizes, [0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
+        for metric in METRICS:
+            assert set(results.metrics[metric]) == set(LEARNERS)
+
+
+@pytest.mark.parametrize("metric", list(METRICS))
+def test_with_variability_responserank_is_best_at_every_size(caches, metric):
+    for config in TRIPLETS["with_variability"]:
+        means = _means(caches[config], metric)
+        others = np.max([m for learner, m in means.items() if learner != "rr"], axis=0)
+        assert np.all(means["rr"] > others), config
+        for control in ("rr_pooled", "rr_perm", "rt_regression_perm"):
+            assert np.all(means[control] < means["bt"]), (config, control)
