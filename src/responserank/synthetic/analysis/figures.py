@@ -53,13 +53,23 @@ def _row_label(label: str, scale: float) -> str:
     return f"{label} ({_pct()})" if scale == 100.0 else label
 
 
+def _line_handle(learner: str) -> Line2D:
+    style = STYLES[learner]
+    return Line2D(
+        [],
+        [],
+        color=style.color,
+        linestyle=style.linestyle,
+        marker=style.marker,
+        markersize=5,
+        label=LEARNERS[learner],
+    )
+
+
 def _learner_handles(kind: str) -> list:
+    """Legend entries of all learners: lines (curves) or filled patches (boxplots)."""
     if kind == "line":
-        return [
-            Line2D([], [], color=s.color, linestyle=s.linestyle, marker=s.marker, markersize=5, label=name)
-            for learner, name in LEARNERS.items()
-            for s in [STYLES[learner]]
-        ]
+        return [_line_handle(learner) for learner in LEARNERS]
     return [
         Patch(facecolor=STYLES[learner].color, alpha=0.75, hatch=STYLES[learner].hatch, label=name)
         for learner, name in LEARNERS.items()
