@@ -106,7 +106,7 @@ def test_mini_run_of_every_config(tmp_path, config):
         assert payload["epoch_metrics"] == []
 
 
-def test_the_real_command_line_writes_the_spec_layout(tmp_path):
+def test_the_real_command_line_writes_the_spec_layout(tmp_path, monkeypatch):
     """``python -m …`` with the default Hydra run directory: outputs/experiment_runner/<date>/<time>-configv2+…"""
     completed = subprocess.run(
         [sys.executable, "-m", "responserank.synthetic.experiment_runner", "dataset=stochastic", *MINI],
@@ -119,6 +119,14 @@ def test_the_real_command_line_writes_the_spec_layout(tmp_path):
     (directory,) = (tmp_path / "outputs" / "experiment_runner").glob("*/*")
     assert directory.name.endswith("-configv2+dataset=stochastic,dataset_sizes=[0.5,1.0],num_trials=2")
     assert len(list(directory.glob("trial_*/*_results.json"))) == 24
+    # resume=<that folder> typed verbatim (its name holds '=', ',' and '[…]') continues it in place.
+    complete = results(directory)
+    shutil.rmtree(directory / "trial_2")
+    (directory / "ABORTED").write_text("")
+    monkeypatch.chdir(tmp_path)
+    main(["dataset=stochastic", *MINI, f"resume={directory.relative_to(tmp_path)}"])
+    assert [directory] == list((tmp_path / "outputs" / "experiment_runner").glob("*/*"))
+    assert results(directory) == complete and not (directory / "ABORTED").exists()
 
 
 def test_same_seed_same_numbers_and_other_seed_other_numbers(tmp_path):

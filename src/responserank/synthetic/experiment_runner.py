@@ -330,11 +330,24 @@ def _raise_keyboard_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def quote_resume_path(args: Sequence[str]) -> list[str]:
+    """Let users type ``resume=<run folder>`` verbatim: run folders contain ``=``, ``,`` and ``[…]`` (from Hydra's
+    override list), which Hydra's override grammar only accepts inside quotes, so the value is single-quoted."""
+    quoted = []
+    for arg in args:
+        if arg.startswith("resume=") and arg[len("resume=") :] not in ("", "null"):
+            value = arg[len("resume=") :]
+            if value[0] not in "'\"" and "'" not in value:
+                arg = f"resume='{value}'"
+        quoted.append(arg)
+    return quoted
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: validate the overrides, then hand over to Hydra (which creates the run folder)."""
     import hydra
 
-    args = list(sys.argv[1:] if argv is None else argv)
+    args = quote_resume_path(sys.argv[1:] if argv is None else argv)
     if not any(a.startswith("-") for a in args):  # --help, --cfg, -m …: Hydra's own behaviour
         try:
             config, raw = compose_config(args)
