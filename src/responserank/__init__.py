@@ -2,32 +2,35 @@
 
 The core is small and pure (``losses``, ``strata``, ``metrics``); experiment families (``synthetic``, ``llm``,
 ``rl_control``) and their ``analysis`` CLIs build on it.
+
+The names below are imported on first use, so ``import responserank`` (and every CLI that only needs a
+sub-package) does not pay for importing torch.
 """
 
-from responserank.losses import (
-    HyperbolicLink,
-    bradley_terry_loss,
-    margin_bradley_terry_loss,
-    responserank_loss,
-    rt_regression_loss,
-)
+from __future__ import annotations
 
-__all__ = [
-    "HyperbolicLink",
-    "bradley_terry_loss",
-    "fit",
-    "margin_bradley_terry_loss",
-    "responserank_loss",
-    "rt_regression_loss",
-]
+import importlib
+
+_EXPORTS = {
+    "HyperbolicLink": "responserank.losses",
+    "bradley_terry_loss": "responserank.losses",
+    "margin_bradley_terry_loss": "responserank.losses",
+    "responserank_loss": "responserank.losses",
+    "rt_regression_loss": "responserank.losses",
+    "fit": "responserank.fitting",
+}
+
+__all__ = sorted(_EXPORTS)
 __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    # ``responserank.fit`` is imported on first use, so ``import responserank`` stays light.
-    if name == "fit":
-        from responserank.fitting import fit
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'responserank' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
 
-        globals()["fit"] = fit
-        return fit
-    raise AttributeError(f"module 'responserank' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -290,7 +290,9 @@ def responserank_loss(
         ties: equal ranks inside a stratum: ``"error"`` (default) raises; ``"random"`` breaks them at random
             using ``generator``; ``"breslow"`` gives each tie group one shared risk set (the Breslow approximation
             of the Cox partial likelihood): every tied member is scored against everything from its group on.
-        generator: torch generator for ``ties="random"`` (unused otherwise).
+        generator: torch generator for ``ties="random"`` (unused otherwise). Each call draws a fresh tie order,
+            so the objective changes between calls; for line-search optimisers such as L-BFGS, or to keep one
+            order for a whole training run, break ties once beforehand (e.g. add a tiny seeded jitter to ``rank``).
         reduction: ``"mean"`` divides the summed NLL by the number of comparisons that entered the loss,
             ``"sum"`` returns the sum, ``"none"`` one NLL per stratum, shape ``[S]``, in ascending order of the
             stratum ids (skipped singleton strata are 0).

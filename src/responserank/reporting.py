@@ -43,7 +43,14 @@ class AnalysisError(Exception):
 
 
 def configure_matplotlib(usetex: bool = False) -> None:
-    """Select the non-interactive Agg backend and the paper's font settings (mathtext unless ``usetex``)."""
+    """Select the non-interactive Agg backend and the paper's font settings (mathtext unless ``usetex``).
+
+    Without LaTeX, text is set in STIX (a Times-like font that ships with matplotlib and covers ±, ×, §, arrows
+    and Greek) with STIX mathtext; matplotlib's ``cmr10`` is avoided because it maps those characters to
+    unrelated glyphs.
+    """
+    import logging
+
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -51,17 +58,16 @@ def configure_matplotlib(usetex: bool = False) -> None:
         {
             "text.usetex": bool(usetex),
             "font.family": "serif",
-            "mathtext.fontset": "cm",
-            "axes.unicode_minus": False,
+            "font.serif": ["STIXGeneral", "DejaVu Serif"],
+            "mathtext.fontset": "stix",
+            "axes.unicode_minus": True,
             "pdf.fonttype": 42,
             "svg.hashsalt": "responserank",
             "savefig.dpi": 300,
         }
     )
-    if not usetex:
-        # Computer-Modern-like serif text without a LaTeX install.
-        matplotlib.rcParams["font.serif"] = ["cmr10", "DejaVu Serif"]
-        matplotlib.rcParams["axes.formatter.use_mathtext"] = True
+    # The fixed 1990 PDF dates make fontTools log "timestamp seems very low" for every embedded font; harmless.
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 
 def save_figure(
@@ -183,15 +189,45 @@ def atomic_directory(destination: str | os.PathLike) -> Iterator[Path]:
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and an atomic rename."""
+    """Write ``text`` to ``path`` via a temporary file in the same folder and an atomic rename.
+
+    The file gets ordinary permissions (``0o666`` minus the umask), not the private mode of temporary files.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        os.chmod(tmp, 0o666 & ~_current_umask())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def summary_with_section(figures_dir: str | os.PathLike, family: str, markdown: str) -> str:
+    """Text of ``figures_dir/summary.md`` with ``family``'s section replaced by (or extended with) ``markdown``.
+
+    Several ``generate`` commands (synthetic, LLM, RL control) write into one figures folder; each owns a section
+    between ``<!-- responserank:<family> -->`` markers, so running one never erases another's tables.
+    Sections appear in the order they were first written.
+    """
+    begin, end = f"<!-- responserank:{family} -->", f"<!-- /responserank:{family} -->"
+    block = f"{begin}\n{markdown.strip()}\n{end}\n"
+    existing_path = Path(figures_dir) / "summary.md"
+    existing = existing_path.read_text(encoding="utf-8") if existing_path.is_file() else ""
+    if begin in existing and end in existing:
+        head, rest = existing.split(begin, 1)
+        tail = rest.split(end, 1)[1].lstrip("\n")
+        return head + block + ("\n" + tail if tail else "")
+    if "<!-- responserank:" not in existing:
+        existing = ""  # a summary.md from elsewhere (or an older version) is replaced, not merged
+    return existing + ("\n" if existing else "") + block

@@ -11,8 +11,8 @@ from llm_analysis.run_records import REGISTRY
 from responserank.llm.analysis import cli
 from responserank.llm.analysis.collect import collect
 from responserank.llm.analysis.registry import load_registry
-from responserank.llm.analysis.wandb_api import open_api
 from responserank.reporting import AnalysisError
+from responserank.wandb_api import open_api
 
 AGREE = "rtrank_agreement-v10.6-576ce977"
 BT = "bt-v10.2-5cb69cea"
@@ -151,7 +151,7 @@ def test_cli_not_logged_in(tmp_path, monkeypatch, capsys):
 
 
 def test_cli_collect_with_a_fake_api(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr("responserank.llm.analysis.wandb_api.open_api", lambda timeout: fake_api())
+    monkeypatch.setattr("responserank.wandb_api.open_api", lambda timeout: fake_api())
     cache = tmp_path / "cache"
     assert cli.main(["collect", str(cache), "--project-name", "rr-llm", "--registry", str(REGISTRY)]) == 0
     assert "wrote" in capsys.readouterr().out

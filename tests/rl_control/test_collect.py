@@ -13,7 +13,7 @@ from responserank.reporting import AnalysisError
 from responserank.rl_control.analysis import cli
 from responserank.rl_control.analysis.collect import collect
 from responserank.rl_control.analysis.generate import generate
-from responserank.rl_control.analysis.wandb_api import open_api
+from responserank.wandb_api import open_api
 
 
 class FakeRun:
@@ -186,7 +186,7 @@ def test_not_logged_in_through_the_cli(tmp_path, monkeypatch, capsys):
 
 
 def test_cli_collect_with_a_fake_api(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr("responserank.rl_control.analysis.wandb_api.open_api", lambda timeout: fake_api())
+    monkeypatch.setattr("responserank.wandb_api.open_api", lambda timeout: fake_api())
     argv = ["collect", str(tmp_path / "c"), "--mujoco-project", "mujoco", "--highway-project", "highway"]
     argv += ["--entity", "me"]
     assert cli.main(argv) == 0

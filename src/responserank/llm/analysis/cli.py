@@ -32,7 +32,7 @@ def _collect(args: argparse.Namespace) -> None:
     registry = load_registry(registry_path)
     api = None
     if args.project_name is not None:
-        from responserank.llm.analysis.wandb_api import open_api
+        from responserank.wandb_api import open_api
 
         api = open_api(timeout=args.timeout)
     written, notes = collect(

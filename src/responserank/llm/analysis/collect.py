@@ -37,8 +37,8 @@ from responserank.llm.analysis.cache import write_cache
 from responserank.llm.analysis.names import FINISHED, METRIC_COLUMNS, STATISTIC_COLUMNS
 from responserank.llm.analysis.registry import Experiment, dump_registry, resolve_experiments
 from responserank.llm.analysis.run_store import find_run_records, read_run_record, record_row
-from responserank.llm.analysis.wandb_api import wandb_errors
 from responserank.reporting import AnalysisError
+from responserank.wandb_api import wandb_errors
 
 # cache column → wandb summary keys tried in order
 SUMMARY_KEYS: dict[str, tuple[str, ...]] = {

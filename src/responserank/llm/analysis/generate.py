@@ -14,7 +14,6 @@ dataset, which is not part of a results cache; it is skipped with a note.
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import sys
@@ -40,7 +39,13 @@ from responserank.llm.analysis.names import (
 from responserank.llm.analysis.results import Results, finished_results, seed_warnings
 from responserank.llm.analysis.stats import PairedTest, markdown_tests, run_tests, stats_tex
 from responserank.llm.analysis.tables import latex_tables, markdown_datasize_table, markdown_full_data_table
-from responserank.reporting import AnalysisError, atomic_directory, configure_matplotlib, save_figure
+from responserank.reporting import (
+    AnalysisError,
+    atomic_directory,
+    configure_matplotlib,
+    save_figure,
+    summary_with_section,
+)
 
 TABLE_METRICS = (TEST_ACCURACY, REWARDBENCH_V1, REWARDBENCH_V2)
 DATASET_NOTE = (
@@ -117,8 +122,6 @@ def generate(
         print(f"warning: {warning}", file=sys.stderr)
     notes = [f"stats.tex: skipped {s}" for s in skipped]
     configure_matplotlib(usetex=usetex)
-    # fontTools warns about the fixed (1990) font timestamps of the reproducible PDFs; harmless.
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
     written: list[Path] = []
     with atomic_directory(figures_dir) as staging:
         if results.has(BASELINE) or any(results.has(k) for k in MAIN_ROWS):
@@ -140,6 +143,7 @@ def generate(
         written.append(staging / "stats.tex")
         notes.append(DATASET_NOTE)
         summary = summary_markdown(results, tests, notes, warnings, Path(cache_dir).as_posix())
+        summary = summary_with_section(figures_dir, "llm", summary)
         (staging / "summary.md").write_text(summary, encoding="utf-8")
         written.append(staging / "summary.md")
         relative = [p.relative_to(staging) for p in written]

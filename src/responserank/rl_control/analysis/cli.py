@@ -20,7 +20,7 @@ from responserank.reporting import AnalysisError
 
 def _collect(args: argparse.Namespace) -> None:
     from responserank.rl_control.analysis.collect import collect
-    from responserank.rl_control.analysis.wandb_api import open_api
+    from responserank.wandb_api import open_api
 
     api = open_api(timeout=args.timeout)
     written, notes = collect(

@@ -24,7 +24,6 @@ import pandas as pd
 from tqdm import tqdm
 
 from responserank.reporting import AnalysisError, atomic_directory
-from responserank.rl_control.analysis.wandb_api import wandb_errors
 from responserank.rl_control.results import (
     PPO_COLUMNS,
     PPO_FILES,
@@ -33,6 +32,7 @@ from responserank.rl_control.results import (
     encode_history,
     parse_run_name,
 )
+from responserank.wandb_api import wandb_errors
 
 PPO_PATTERNS = {"mujoco": r"^RL_ppo_.*nfeedback_5000", "highway": r"^RL_.*nfeedback_5000"}
 REWARD_MODEL_PATTERN = r"^ppo_.*nfeedback_5000"

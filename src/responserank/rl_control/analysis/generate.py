@@ -11,13 +11,12 @@ Writes into FIGURES_DIR (all or nothing, via :func:`responserank.reporting.atomi
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import sys
 from pathlib import Path
 
-from responserank.reporting import AnalysisError, atomic_directory, configure_matplotlib
+from responserank.reporting import AnalysisError, atomic_directory, configure_matplotlib, summary_with_section
 from responserank.rl_control.analysis.figures import write_figures
 from responserank.rl_control.analysis.stats import RLStatistics, compute_statistics
 from responserank.rl_control.analysis.tables import TABLES, count_wins, latex_table, markdown_table
@@ -91,8 +90,6 @@ def generate(
     for warning in stats.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     configure_matplotlib(usetex=usetex)
-    # fontTools warns about the fixed (1990) font timestamps of the reproducible PDFs; harmless.
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
     written: list[Path] = []
     with atomic_directory(figures_dir) as staging:
         written += write_figures(stats, results.ppo, staging)
@@ -105,6 +102,7 @@ def generate(
         summary = summary_markdown(
             stats, len(results.ppo), len(results.reward_models), [p.name for p in results.files]
         )
+        summary = summary_with_section(figures_dir, "rl_control", summary)
         (staging / "summary.md").write_text(summary, encoding="utf-8")
         written.append(staging / "summary.md")
         relative = [p.relative_to(staging) for p in written]

@@ -21,8 +21,6 @@ when all outputs succeeded. Figures have fixed metadata: the same caches give by
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
 import shutil
 from collections.abc import Sequence
@@ -30,7 +28,13 @@ from pathlib import Path
 
 import matplotlib
 
-from responserank.reporting import AnalysisError, atomic_directory, configure_matplotlib, save_figure
+from responserank.reporting import (
+    AnalysisError,
+    atomic_directory,
+    configure_matplotlib,
+    save_figure,
+    summary_with_section,
+)
 from responserank.synthetic.analysis import figures, tables
 from responserank.synthetic.analysis.cache import DatasetResults, load_caches
 from responserank.synthetic.analysis.names import (
@@ -150,18 +154,6 @@ def _check_usetex() -> None:
         )
 
 
-@contextlib.contextmanager
-def _quiet_font_subsetting():
-    """Silence fontTools' "timestamp seems very low" warnings about the Computer Modern fonts in PDFs."""
-    logger = logging.getLogger("fontTools")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
 def generate(cache_dir: str | os.PathLike, figures_dir: str | os.PathLike, usetex: bool = False) -> list[str]:
     """Write all outputs for the triplets found in ``cache_dir`` to ``figures_dir``; returns the file names."""
     figures_dir = Path(figures_dir)
@@ -171,11 +163,12 @@ def generate(cache_dir: str | os.PathLike, figures_dir: str | os.PathLike, usete
     if usetex:
         _check_usetex()
     written = []
-    with matplotlib.rc_context(), _quiet_font_subsetting():
+    with matplotlib.rc_context():
         configure_matplotlib(usetex=usetex)
         with atomic_directory(figures_dir) as staging:
             for suffix, datasets in groups.items():
                 written += _write_triplet(staging, suffix, datasets)
-            (staging / "summary.md").write_text(summary_markdown(groups), encoding="utf-8")
+            summary = summary_with_section(figures_dir, "synthetic", summary_markdown(groups))
+            (staging / "summary.md").write_text(summary, encoding="utf-8")
             written.append("summary.md")
     return written
