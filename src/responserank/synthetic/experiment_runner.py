@@ -33,6 +33,7 @@ import torch
 import yaml
 from omegaconf import OmegaConf
 
+from responserank.reporting import write_text_atomic
 from responserank.synthetic.config import (
     CONF_DIR,
     EXECUTION_KEYS,
@@ -45,7 +46,6 @@ from responserank.synthetic.trials import (
     is_trial_complete,
     run_batch,
     trial_batches,
-    write_text_atomic_public,
     write_trial,
 )
 
@@ -103,9 +103,7 @@ def result_identity(raw_config: dict[str, Any]) -> dict[str, Any]:
 def write_config_dump(directory: Path, raw_config: dict[str, Any]) -> None:
     """``config/<top-level key>.yaml``, each holding ``{key: value}`` of the resolved config."""
     for key, value in raw_config.items():
-        write_text_atomic_public(
-            directory / "config" / f"{key}.yaml", yaml.safe_dump({key: value}, sort_keys=False)
-        )
+        write_text_atomic(directory / "config" / f"{key}.yaml", yaml.safe_dump({key: value}, sort_keys=False))
 
 
 def read_config_dump(directory: Path) -> dict[str, Any]:
@@ -229,9 +227,9 @@ def run_experiment(config: ExperimentConfig, raw_config: dict[str, Any], directo
         raise ConfigError(f"{directory} already holds an experiment; pass resume={directory} to continue it")
     directory.mkdir(parents=True, exist_ok=True)
     aborted = directory / ABORTED_MARKER
-    write_text_atomic_public(aborted, "run started but not finished; continue with resume=<this directory>\n")
+    write_text_atomic(aborted, "run started but not finished; continue with resume=<this directory>\n")
     if not config.resume or not (directory / "metadata.json").exists():
-        write_text_atomic_public(
+        write_text_atomic(
             directory / "metadata.json", json.dumps(metadata(config, _dt.datetime.now()), indent=2)
         )
         write_config_dump(directory, raw_config)

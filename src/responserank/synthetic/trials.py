@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from responserank.reporting import write_text_atomic
 from responserank.synthetic.config import (
     LEARNER_ORDER,
     ExperimentConfig,
@@ -223,12 +222,6 @@ def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
-
-
-def write_text_atomic_public(path: Path, text: str) -> None:
-    """:func:`responserank.reporting.write_text_atomic` with ordinary permissions (it leaves temp-file mode 0600)."""
-    write_text_atomic(path, text)
-    Path(path).chmod(0o666 & ~current_umask())
 
 
 def trial_directory(experiment_dir: Path, trial: int) -> Path:
