@@ -159,7 +159,11 @@ def _example(frame: pd.DataFrame, bad: np.ndarray, column: str) -> str:
     first = int(np.flatnonzero(bad)[0])
     count = int(bad.sum())
     value = frame[column].iloc[first]
-    return f"e.g. row {frame.index[first]!r} has {value!r} ({count} row{'s' if count != 1 else ''} affected)"
+    if isinstance(value, np.generic):  # show 0.0, not np.float64(0.0)
+        value = value.item()
+    label = frame.index[first]
+    label = label.item() if isinstance(label, np.generic) else label
+    return f"e.g. row {label!r} has {value!r} ({count} row{'s' if count != 1 else ''} affected)"
 
 
 def _fail(frame: pd.DataFrame, column: str, problem: str, bad: np.ndarray) -> ComparisonTableError:
