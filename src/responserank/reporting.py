@@ -42,6 +42,42 @@ class AnalysisError(Exception):
     """A problem with analysis inputs (missing file, inconsistent cache …); CLIs print it as one line and exit 1."""
 
 
+def run_cli(parser, argv=None) -> int:
+    """Parse ``argv`` and call the chosen subcommand's ``handler(args)``.
+
+    An :class:`AnalysisError` becomes one ``error: …`` line on stderr and exit status 1 (no traceback).
+    """
+    import sys
+
+    args = parser.parse_args(argv)
+    try:
+        args.handler(args)
+    except AnalysisError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def add_usetex_argument(parser) -> None:
+    """The ``--usetex`` flag shared by every ``generate`` subcommand."""
+    parser.add_argument(
+        "--usetex",
+        action="store_true",
+        help="render figure text with LaTeX (needs latex, dvipng and ghostscript); default: mathtext",
+    )
+
+
+def check_usetex(usetex: bool) -> None:
+    """With ``usetex``, fail early and in one line when the LaTeX tools matplotlib needs are not on PATH."""
+    if usetex:
+        missing = [tool for tool in ("latex", "dvipng", "gs") if shutil.which(tool) is None]
+        if missing:
+            raise AnalysisError(
+                f"--usetex needs {', '.join(missing)} on PATH (a LaTeX installation); "
+                "leave it out to render with mathtext"
+            )
+
+
 def configure_matplotlib(usetex: bool = False) -> None:
     """Select the non-interactive Agg backend and the paper's font settings (mathtext unless ``usetex``).
 

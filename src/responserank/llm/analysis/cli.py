@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from responserank.reporting import AnalysisError
+from responserank.reporting import AnalysisError, add_usetex_argument, run_cli
 
 DEFAULT_REGISTRY = Path(__file__).resolve().parents[4] / "results" / "llm" / "registry.yaml"
 
@@ -105,23 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
         "cache_dir", help="cache folder, e.g. results/llm or ../shared/reference-results/llm"
     )
     generate.add_argument("figures_dir", help="output folder, e.g. paper/figures")
-    generate.add_argument(
-        "--usetex",
-        action="store_true",
-        help="render figure text with LaTeX (needs latex, dvipng and ghostscript); default: mathtext",
-    )
+    add_usetex_argument(generate)
     generate.set_defaults(handler=_generate)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        args.handler(args)
-    except AnalysisError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
+    return run_cli(build_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ dataset, which is not part of a results cache; it is skipped with a note.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -40,8 +39,8 @@ from responserank.llm.analysis.results import Results, finished_results, seed_wa
 from responserank.llm.analysis.stats import PairedTest, markdown_tests, run_tests, stats_tex
 from responserank.llm.analysis.tables import latex_tables, markdown_datasize_table, markdown_full_data_table
 from responserank.reporting import (
-    AnalysisError,
     atomic_directory,
+    check_usetex,
     configure_matplotlib,
     save_figure,
     summary_with_section,
@@ -97,16 +96,6 @@ def summary_markdown(
     if warnings:
         lines += ["## Warnings", ""] + [f"- {w}" for w in warnings] + [""]
     return "\n".join(lines)
-
-
-def check_usetex(usetex: bool) -> None:
-    """``--usetex`` renders text with LaTeX; fail early, in one line, when the tools are missing."""
-    if usetex:
-        missing = [tool for tool in ("latex", "dvipng", "gs") if shutil.which(tool) is None]
-        if missing:
-            raise AnalysisError(
-                f"--usetex needs {', '.join(missing)} on PATH (leave it out to render with mathtext)"
-            )
 
 
 def generate(

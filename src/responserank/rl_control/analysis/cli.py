@@ -15,7 +15,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from responserank.reporting import AnalysisError
+from responserank.reporting import add_usetex_argument, run_cli
 
 
 def _collect(args: argparse.Namespace) -> None:
@@ -72,23 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     generate.add_argument("cache_dir", help="folder with the CSVs, e.g. results/rl_control")
     generate.add_argument("figures_dir", help="output folder, e.g. paper/figures")
-    generate.add_argument(
-        "--usetex",
-        action="store_true",
-        help="render figure text with LaTeX (needs latex, dvipng and ghostscript); default: mathtext",
-    )
+    add_usetex_argument(generate)
     generate.set_defaults(handler=_generate)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        args.handler(args)
-    except AnalysisError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
+    return run_cli(build_parser(), argv)
 
 
 if __name__ == "__main__":

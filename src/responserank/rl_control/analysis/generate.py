@@ -12,11 +12,16 @@ Writes into FIGURES_DIR (all or nothing, via :func:`responserank.reporting.atomi
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
-from responserank.reporting import AnalysisError, atomic_directory, configure_matplotlib, summary_with_section
+from responserank.reporting import (
+    AnalysisError,
+    atomic_directory,
+    check_usetex,
+    configure_matplotlib,
+    summary_with_section,
+)
 from responserank.rl_control.analysis.figures import write_figures
 from responserank.rl_control.analysis.stats import RLStatistics, compute_statistics
 from responserank.rl_control.analysis.tables import TABLES, count_wins, latex_table, markdown_table
@@ -66,16 +71,6 @@ def summary_markdown(stats: RLStatistics, num_ppo: int, num_models: int, files: 
     if stats.warnings:
         lines += ["## Warnings", ""] + [f"- {w}" for w in stats.warnings] + [""]
     return "\n".join(lines)
-
-
-def check_usetex(usetex: bool) -> None:
-    """``--usetex`` renders text with LaTeX; fail early, in one line, when the tools are missing."""
-    if usetex:
-        missing = [tool for tool in ("latex", "dvipng", "gs") if shutil.which(tool) is None]
-        if missing:
-            raise AnalysisError(
-                f"--usetex needs {', '.join(missing)} on PATH (leave it out to render with mathtext)"
-            )
 
 
 def generate(

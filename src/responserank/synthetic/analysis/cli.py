@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from responserank.reporting import AnalysisError
+from responserank.reporting import AnalysisError, add_usetex_argument, run_cli
 
 
 def _find(args: argparse.Namespace) -> None:
@@ -97,23 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     generate.add_argument("cache_dir", help="folder with the <config>.json caches, e.g. results/synthetic")
     generate.add_argument("figures_dir", help="output folder, e.g. paper/figures")
-    generate.add_argument(
-        "--usetex",
-        action="store_true",
-        help="render figure text with LaTeX (needs latex, dvipng and ghostscript); default: mathtext",
-    )
+    add_usetex_argument(generate)
     generate.set_defaults(handler=_generate)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        args.handler(args)
-    except AnalysisError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
+    return run_cli(build_parser(), argv)
 
 
 if __name__ == "__main__":

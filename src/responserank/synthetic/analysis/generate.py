@@ -22,7 +22,6 @@ when all outputs succeeded. Figures have fixed metadata: the same caches give by
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import matplotlib
 from responserank.reporting import (
     AnalysisError,
     atomic_directory,
+    check_usetex,
     configure_matplotlib,
     save_figure,
     summary_with_section,
@@ -145,23 +145,13 @@ def summary_markdown(groups: dict[str, list[DatasetResults]]) -> str:
     return "\n".join(parts)
 
 
-def _check_usetex() -> None:
-    missing = [tool for tool in ("latex", "dvipng") if shutil.which(tool) is None]
-    if missing:
-        raise AnalysisError(
-            f"--usetex needs a LaTeX installation ({', '.join(missing)} not found on PATH); "
-            "drop --usetex to render text with matplotlib's mathtext"
-        )
-
-
 def generate(cache_dir: str | os.PathLike, figures_dir: str | os.PathLike, usetex: bool = False) -> list[str]:
     """Write all outputs for the triplets found in ``cache_dir`` to ``figures_dir``; returns the file names."""
     figures_dir = Path(figures_dir)
     if figures_dir.exists() and not figures_dir.is_dir():
         raise AnalysisError(f"{figures_dir}: output path exists and is not a folder")
     groups = triplets(load_caches(cache_dir))
-    if usetex:
-        _check_usetex()
+    check_usetex(usetex)
     written = []
     with matplotlib.rc_context():
         configure_matplotlib(usetex=usetex)
