@@ -17,7 +17,7 @@ from responserank.llm.analysis.names import RB2_CATEGORY_COLUMNS
 from responserank.llm.analysis.run_store import RunRecord, write_run_record
 
 SEEDS = (40, 41, 42)
-REGISTRY = REPO_ROOT / "results" / "llm" / "registry.yaml"
+REGISTRY = REPO_ROOT / "src" / "responserank" / "conf" / "llm" / "registry.yaml"
 LOCAL_EGIDS = {
     "bt": "bt-v10.3-0a1b2c3d",
     "rr_agree": "rr_agree-v10.7-1a2b3c4d",

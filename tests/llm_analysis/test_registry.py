@@ -5,15 +5,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import REPO_ROOT, shared_path
+from helpers import shared_path
 
 from responserank.llm.analysis.figures import BAR_PLOTS
 from responserank.llm.analysis.names import DATASIZE_CURVES, MAIN_ROWS
 from responserank.llm.analysis.registry import load_registry, parse_registry
 from responserank.llm.analysis.stats import COMPARISONS, macro_name
 from responserank.reporting import AnalysisError
+from responserank.resources import llm_registry_path
 
-OURS = REPO_ROOT / "results" / "llm" / "registry.yaml"
+OURS = llm_registry_path()
 
 
 def test_every_key_used_by_an_output_is_registered():

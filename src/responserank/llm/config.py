@@ -8,6 +8,7 @@ touched.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -24,28 +25,43 @@ from responserank.llm.partitioning import (
     STRATIFIERS,
 )
 from responserank.llm.signals import BT_TARGETS, TRAIN_PROCESSORS
+from responserank.resources import conf_dir, group_options, initialize_config_dirs, search_dirs
 
-CONF_DIR = Path(__file__).resolve().parents[3] / "conf" / "llm"
+#: The shipped configs (package data ``responserank/conf/llm``; ``conf/llm`` in the repository).
+CONF_DIR: Path = conf_dir("llm")
 PRESET_DIR = CONF_DIR / "experiment"
 SAMPLERS = ("fixed_size", "random")
 
 
-def available_presets() -> list[str]:
-    """Names usable as ``experiment=<name>`` (files in ``conf/llm/experiment`` not starting with ``_``)."""
-    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml") if not p.stem.startswith("_"))
+def _search_dirs(config_dir: str | os.PathLike | None) -> list[Path]:
+    try:
+        return search_dirs("llm", config_dir)
+    except FileNotFoundError as error:
+        raise PipelineError(str(error)) from None
+
+
+def available_presets(config_dir: str | os.PathLike | None = None) -> list[str]:
+    """Names usable as ``experiment=<name>``: files in ``conf/llm/experiment`` (and ``<config_dir>/experiment``)
+    not starting with ``_``."""
+    return group_options(_search_dirs(config_dir), "experiment")
 
 
 def _one_line(text: str) -> str:
     return " ".join(part.strip() for part in str(text).strip().splitlines() if part.strip())
 
 
-def compose_config(overrides: list[str]) -> DictConfig:
-    """Compose ``conf/llm/config.yaml`` with Hydra overrides (``experiment=<preset>`` is required)."""
-    from hydra import compose, initialize_config_dir
+def compose_config(overrides: list[str], config_dir: str | os.PathLike | None = None) -> DictConfig:
+    """Compose ``conf/llm/config.yaml`` with Hydra overrides (``experiment=<preset>`` is required).
+
+    ``config_dir`` is a folder of the user's own presets (``experiment/<name>.yaml``), searched after the
+    shipped configs as with Hydra's ``--config-dir``.
+    """
+    from hydra import compose
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    presets = available_presets()
+    dirs = _search_dirs(config_dir)
+    presets = group_options(dirs, "experiment")
     chosen = [
         o.split("=", 1)[1] for o in overrides if o.split("=", 1)[0].lstrip("+~") == "experiment" and "=" in o
     ]
@@ -54,7 +70,7 @@ def compose_config(overrides: list[str]) -> DictConfig:
     if chosen[-1] not in presets:
         raise PipelineError(f"unknown preset experiment={chosen[-1]!r}; valid presets: {', '.join(presets)}")
     try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None, job_name="rr_llm"):
+        with initialize_config_dirs(dirs, version_base=None, job_name="rr_llm"):
             return compose(config_name="config", overrides=list(overrides))
     except (HydraException, OmegaConfBaseException, ValueError) as error:
         raise PipelineError(f"invalid configuration: {_one_line(error)}") from error

@@ -5,7 +5,9 @@ tokenizer, prepares the data exactly as a training run would (spec ``llm.md`` §
 summary, without loading a model. Training itself (model, optimiser, RewardBench evaluation) is tracked as a
 separate issue; without ``dry_run=true`` the command stops with a one-line message.
 
-Options: ``--cfg`` prints the resolved config and exits; ``-h`` / ``--help`` prints this text and the presets.
+Options: ``--cfg`` prints the resolved config and exits; ``--config-dir DIR`` adds your own presets
+(``DIR/experiment/<name>.yaml``, which may start with ``defaults: [_base]``) to the shipped ones; ``-h`` /
+``--help`` prints this text and the presets.
 Errors (unknown preset, bad option, unreadable data) are printed as one line to stderr, exit status 1.
 """
 
@@ -17,6 +19,7 @@ from typing import Any
 from responserank.llm.config import available_presets, compose_config, to_container, validate_config
 from responserank.llm.errors import PipelineError
 from responserank.llm.identity import run_identity
+from responserank.resources import split_config_dir
 
 TRAINING_NOT_AVAILABLE = (
     "training is not part of this release (the trainer is tracked in a separate issue); add dry_run=true to "
@@ -42,18 +45,22 @@ def dry_run(config: dict[str, Any], tokenizer=None, tables=None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if any(a in ("-h", "--help") for a in args):
-        print(__doc__.strip() + "\n\nPresets: " + ", ".join(available_presets()))
-        return 0
-    show_config = "--cfg" in args
-    overrides = [a for a in args if a != "--cfg"]
     try:
+        try:
+            config_dir, args = split_config_dir(args)
+        except ValueError as error:
+            raise PipelineError(str(error)) from None
+        if any(a in ("-h", "--help") for a in args):
+            print(__doc__.strip() + "\n\nPresets: " + ", ".join(available_presets(config_dir)))
+            return 0
+        show_config = "--cfg" in args
+        overrides = [a for a in args if a != "--cfg"]
         flags = [a for a in overrides if a.startswith("-")]
         if flags:
             raise PipelineError(
                 f"unknown option {flags[0]!r}; pass Hydra overrides key=value, --cfg or --help"
             )
-        cfg = compose_config(overrides)
+        cfg = compose_config(overrides, config_dir)
         config = to_container(cfg)
         validate_config(config)
         if show_config:

@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-CONF_DIR = Path(__file__).resolve().parents[3] / "conf" / "synthetic"
+from responserank.resources import conf_dir, group_options, search_dirs
+
+#: The shipped configs (package data ``responserank/conf/synthetic``; ``conf/synthetic`` in the repository).
+CONF_DIR: Path = conf_dir("synthetic")
 
 #: Learner order used in files, tables and figures.
 LEARNER_ORDER = ("bt", "rt_regression", "rt_regression_perm", "rr", "rr_pooled", "rr_perm")
@@ -27,10 +30,9 @@ class ConfigError(ValueError):
     """An invalid experiment configuration; the runner prints it as one line and exits with status 2."""
 
 
-def available_options(group: str) -> list[str]:
-    """Config names of a group folder under ``conf/synthetic`` (``dataset`` or ``learner``), sorted."""
-    folder = CONF_DIR / group
-    return sorted(p.stem for p in folder.glob("*.yaml") if not p.stem.startswith("_"))
+def available_options(group: str, user_dir: str | os.PathLike | None = None) -> list[str]:
+    """Config names of a group (``dataset`` or ``learner``) in the shipped configs and ``user_dir``, sorted."""
+    return group_options(search_dirs("synthetic", user_dir), group)
 
 
 def _build(cls, section: str, values: Mapping[str, Any]):
@@ -266,7 +268,9 @@ class ExperimentConfig:
     resume: str | None = None
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any], dataset_key: str) -> ExperimentConfig:
+    def from_mapping(
+        cls, values: Mapping[str, Any], dataset_key: str, user_dir: str | os.PathLike | None = None
+    ) -> ExperimentConfig:
         """Build from the resolved config as a plain dict (``OmegaConf.to_container(cfg, resolve=True)``)."""
         values = dict(values)
         allowed = {
@@ -288,7 +292,10 @@ class ExperimentConfig:
             raise ConfigError(
                 f"unknown top-level key(s) {', '.join(unknown)}; valid: {', '.join(sorted(allowed))}"
             )
-        _require(dataset_key in available_options("dataset"), _unknown_dataset_message(dataset_key))
+        _require(
+            dataset_key in available_options("dataset", user_dir),
+            _unknown_dataset_message(dataset_key, user_dir),
+        )
         dataset = DatasetConfig.from_mapping(values.pop("dataset"))
         raw_learners = values.pop("learners") or {}
         _require(
@@ -355,8 +362,8 @@ class ExperimentConfig:
         return tuple(sorted(self.dataset_sizes))
 
 
-def _unknown_dataset_message(key: str) -> str:
-    return f"unknown dataset {key!r}; valid datasets: {', '.join(available_options('dataset'))}"
+def _unknown_dataset_message(key: str, user_dir: str | os.PathLike | None = None) -> str:
+    return f"unknown dataset {key!r}; valid datasets: {', '.join(available_options('dataset', user_dir))}"
 
 
 def size_percent(fraction: float) -> int:

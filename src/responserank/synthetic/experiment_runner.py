@@ -34,6 +34,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from responserank.reporting import write_text_atomic
+from responserank.resources import initialize_config_dirs, search_dirs, split_config_dir
 from responserank.synthetic.config import (
     CONF_DIR,
     EXECUTION_KEYS,
@@ -248,7 +249,7 @@ def _fail(message: str, status: int = 2) -> None:
     raise SystemExit(status)
 
 
-def _check_override_names(overrides: list[str]) -> list[str]:
+def _check_override_names(overrides: list[str], user_dir: str | None = None) -> list[str]:
     """Check dataset and learner names in the overrides; returns the non-Hydra overrides for composition."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
@@ -256,8 +257,8 @@ def _check_override_names(overrides: list[str]) -> list[str]:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except Exception as error:  # hydra's OverrideParseException and friends
         raise ConfigError(f"cannot parse overrides: {error}") from None
-    datasets = available_options("dataset")
-    learners = set(available_options("learner"))
+    datasets = available_options("dataset", user_dir)
+    learners = set(available_options("learner", user_dir))
     added = set()
     for override in parsed:
         key = override.key_or_group
@@ -284,13 +285,23 @@ def _check_override_names(overrides: list[str]) -> list[str]:
     return task_overrides
 
 
-def compose_config(overrides: list[str]) -> tuple[ExperimentConfig, dict[str, Any]]:
-    """Compose and validate the config exactly as the run will see it (raises :class:`ConfigError`)."""
-    from hydra import compose, initialize_config_dir
+def compose_config(
+    overrides: list[str], user_dir: str | None = None
+) -> tuple[ExperimentConfig, dict[str, Any]]:
+    """Compose and validate the config exactly as the run will see it (raises :class:`ConfigError`).
 
-    task_overrides = _check_override_names(overrides)
+    ``user_dir`` is a folder of extra configs (``dataset/<name>.yaml``, ``learner/<name>.yaml``), searched after
+    the shipped ones as with Hydra's ``--config-dir``.
+    """
+    from hydra import compose
+
     try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name=PROGRAM):
+        dirs = search_dirs("synthetic", user_dir)
+    except FileNotFoundError as error:
+        raise ConfigError(str(error)) from None
+    task_overrides = _check_override_names(overrides, user_dir)
+    try:
+        with initialize_config_dirs(dirs, version_base="1.3", job_name=PROGRAM):
             cfg = compose(config_name="config", overrides=task_overrides, return_hydra_config=True)
             dataset_key = cfg.hydra.runtime.choices["dataset"]
             raw = OmegaConf.to_container(cfg, resolve=False)
@@ -300,7 +311,7 @@ def compose_config(overrides: list[str]) -> tuple[ExperimentConfig, dict[str, An
         raise
     except Exception as error:
         raise ConfigError(str(error).split("\n\n")[0]) from None
-    return ExperimentConfig.from_mapping(raw, dataset_key), raw
+    return ExperimentConfig.from_mapping(raw, dataset_key, user_dir), raw
 
 
 def _hydra_task(cfg) -> None:
@@ -310,7 +321,10 @@ def _hydra_task(cfg) -> None:
     raw = OmegaConf.to_container(cfg, resolve=True)
     started = time.perf_counter()
     try:
-        config = ExperimentConfig.from_mapping(raw, hydra_config.runtime.choices["dataset"])
+        user_dirs = [s.path for s in hydra_config.runtime.config_sources if s.provider == "command-line"]
+        config = ExperimentConfig.from_mapping(
+            raw, hydra_config.runtime.choices["dataset"], user_dirs[0] if user_dirs else None
+        )
         directory = run_experiment(config, raw, Path(hydra_config.runtime.output_dir))
     except ConfigError as error:
         _fail(str(error))
@@ -346,9 +360,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     import hydra
 
     args = quote_resume_path(sys.argv[1:] if argv is None else argv)
-    if not any(a.startswith("-") for a in args):  # --help, --cfg, -m …: Hydra's own behaviour
+    try:
+        user_dir, overrides = split_config_dir(args)
+    except ValueError as error:
+        _fail(str(error))
+    if not any(a.startswith("-") for a in overrides):  # --help, --cfg, -m …: Hydra's own behaviour
         try:
-            config, raw = compose_config(args)
+            config, raw = compose_config(overrides, user_dir)
             if config.resume:
                 check_resume_compatible(Path(config.resume), raw)
         except ConfigError as error:

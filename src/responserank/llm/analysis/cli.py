@@ -2,8 +2,8 @@
 
 ::
 
-    python -m responserank.llm.analysis.cli collect results/llm --project-name rr-llm --registry results/llm/registry.yaml
-    python -m responserank.llm.analysis.cli collect results/llm --runs-dir outputs/rr_llm
+    python -m responserank.llm.analysis.cli collect results/llm_ours --project-name rr-llm
+    python -m responserank.llm.analysis.cli collect results/llm_ours --runs-dir outputs/rr_llm
     python -m responserank.llm.analysis.cli generate results/llm paper/figures
 
 Problems with the inputs (and wandb being unavailable) are printed as one ``error: …`` line on stderr with exit
@@ -18,8 +18,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from responserank.reporting import AnalysisError, add_usetex_argument, run_cli
+from responserank.resources import llm_registry_path
 
-DEFAULT_REGISTRY = Path(__file__).resolve().parents[4] / "results" / "llm" / "registry.yaml"
+#: Our experiment registry, shipped as package data (``conf/llm/registry.yaml`` in the repository).
+DEFAULT_REGISTRY = llm_registry_path()
 
 
 def _collect(args: argparse.Namespace) -> None:
@@ -80,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     collect.add_argument(
         "--registry",
         default=None,
-        help="experiment registry YAML (default: results/llm/registry.yaml of this repository)",
+        help="experiment registry YAML (default: the shipped registry, conf/llm/registry.yaml)",
     )
     collect.add_argument(
         "--seed-filter",

@@ -13,7 +13,7 @@
 
 The same file is the ``registry.yaml`` of a cache: ``collect`` copies the registry it used into the cache
 verbatim (and leaves it alone when the cache folder already holds it, as in ``collect results/llm …
---registry results/llm/registry.yaml``). Runs are tied to experiments by :func:`resolve_experiments`, used by
+--registry conf/llm/registry.yaml``). Runs are tied to experiments by :func:`resolve_experiments`, used by
 both ``collect`` and ``generate``:
 
 1. a run whose egid equals an experiment's ``egid`` belongs to it;

@@ -5,9 +5,9 @@ Learner keys and dataset config names are the ones of ``conf/synthetic/`` (spec 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import yaml
+
+from responserank.resources import conf_dir as shipped_conf_dir
 
 # Learner key → display name, in the order used in every table, legend and figure.
 LEARNERS: dict[str, str] = {
@@ -70,13 +70,13 @@ def family_of(config: str) -> str:
 
 
 def display_name_to_config() -> dict[str, str]:
-    """Display name → config name, from the built-in six configs plus any ``conf/synthetic/dataset/*.yaml``.
+    """Display name → config name, from the built-in six configs plus the shipped ``conf/synthetic/dataset/*.yaml``.
 
-    The repository's config folder is found from the package location; configs there (a user's own datasets)
-    extend or override the built-in names.
+    Configs of a user's own ``--config-dir`` are not seen here; their runs are recognised by the
+    ``dataset=<config>`` part of the run folder's name.
     """
     mapping = {display: config for config, display in DATASET_CONFIGS.items()}
-    conf_dir = Path(__file__).resolve().parents[4] / "conf" / "synthetic" / "dataset"
+    conf_dir = shipped_conf_dir("synthetic") / "dataset"
     if conf_dir.is_dir():
         for path in sorted(conf_dir.glob("*.yaml")):
             try:
