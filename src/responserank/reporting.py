@@ -201,6 +201,24 @@ def format_p_value(p: float) -> str:
     return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
 
 
+#: A cache folder holding this file is a published cache (e.g. the paper's results/llm): ``collect`` keeps out.
+PUBLISHED_CACHE_MARKER = "SOURCE.md"
+
+
+def refuse_published_cache(cache_dir: str | os.PathLike, force: bool = False) -> None:
+    """Raise :class:`AnalysisError` if ``cache_dir`` holds a published cache (a ``SOURCE.md``) and not ``force``.
+
+    ``collect`` replaces the cache files of its folder; this keeps a user's own collect from overwriting the
+    paper's committed caches by accident.
+    """
+    folder = Path(cache_dir)
+    if not force and (folder / PUBLISHED_CACHE_MARKER).is_file():
+        raise AnalysisError(
+            f"{folder} holds a published cache (see {folder / PUBLISHED_CACHE_MARKER}); collect into another "
+            f"folder (e.g. {folder}_ours) or pass --force to overwrite its files"
+        )
+
+
 @contextlib.contextmanager
 def atomic_directory(destination: str | os.PathLike) -> Iterator[Path]:
     """Yield a fresh temporary directory; on success, move its files into ``destination``.

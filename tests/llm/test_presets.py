@@ -6,7 +6,7 @@ import re
 
 import pytest
 import yaml
-from helpers import shared_path
+from helpers import REPO_ROOT
 
 from responserank.llm.config import (
     PRESET_DIR,
@@ -34,7 +34,7 @@ def resolved(fixture_overrides) -> dict[str, dict]:
 
 def test_preset_names_match_the_original():
     """All 60 cached experiment keys of the paper plus ``rr`` (not in the paper)."""
-    registry = yaml.safe_load(shared_path("reference-results", "llm", "registry.yaml").read_text())
+    registry = yaml.safe_load((REPO_ROOT / "results" / "llm" / "registry.yaml").read_text())  # the paper's
     assert set(PRESETS) == set(registry["experiments"]) | {"rr"}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import shared_path
+from helpers import REPO_ROOT
 
 from responserank.llm.analysis.cli import main
 from responserank.llm.analysis.figures import BAR_PLOTS
@@ -62,7 +62,7 @@ EXPECTED_FILES = {
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory):
-    cache = shared_path("reference-results", "llm")
+    cache = REPO_ROOT / "results" / "llm"  # the paper's cache, committed (results/llm/SOURCE.md)
     out = tmp_path_factory.mktemp("llm") / "figures"
     assert main(["generate", str(cache), str(out)]) == 0
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import shared_path
+from helpers import REPO_ROOT
 
 from responserank.llm.analysis.figures import BAR_PLOTS
 from responserank.llm.analysis.names import DATASIZE_CURVES, MAIN_ROWS
@@ -27,7 +27,7 @@ def test_every_key_used_by_an_output_is_registered():
 
 def test_egids_are_the_paper_groups():
     ours = load_registry(OURS)
-    paper = load_registry(shared_path("reference-results", "llm", "registry.yaml"))
+    paper = load_registry(REPO_ROOT / "results" / "llm" / "registry.yaml")
     assert {k: e.egid for k, e in paper.items()} == {k: ours[k].egid for k in paper}
     assert set(ours) - set(paper) == {"rr"}  # the response-time preset has no paper runs
     assert ours["rr"].egid is None

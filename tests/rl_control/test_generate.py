@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import shared_path
+from helpers import REPO_ROOT
 
 from responserank.rl_control.analysis.cli import main
 
@@ -50,7 +50,7 @@ EXPECTED_FILES = {
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory):
-    cache = shared_path("reference-results", "rl_control")
+    cache = REPO_ROOT / "results" / "rl_control"  # the paper's cache, committed (SOURCE.md there)
     out = tmp_path_factory.mktemp("rl") / "figures"
     assert main(["generate", str(cache), str(out)]) == 0
     return out

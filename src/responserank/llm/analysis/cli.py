@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from responserank.reporting import AnalysisError, add_usetex_argument, run_cli
+from responserank.reporting import AnalysisError, add_usetex_argument, refuse_published_cache, run_cli
 from responserank.resources import llm_registry_path
 
 #: Our experiment registry, shipped as package data (``conf/llm/registry.yaml`` in the repository).
@@ -30,6 +30,7 @@ def _collect(args: argparse.Namespace) -> None:
 
     if args.project_name is None and args.runs_dir is None:
         raise AnalysisError("nothing to collect: give --project-name (wandb) and/or --runs-dir (local runs)")
+    refuse_published_cache(args.cache_dir, args.force)
     registry_path = Path(args.registry) if args.registry else DEFAULT_REGISTRY
     registry = load_registry(registry_path)
     api = None
@@ -46,6 +47,7 @@ def _collect(args: argparse.Namespace) -> None:
         runs_dir=args.runs_dir,
         seed_filter=args.seed_filter,
         registry_path=registry_path,
+        force=args.force,
     )
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
@@ -75,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
         "experiments: from wandb (--project-name, needs 'wandb login') and/or from the run_record.json files "
         "below --runs-dir. Local runs match an experiment by egid or, failing that, by preset name.",
     )
-    collect.add_argument("cache_dir", help="output folder, e.g. results/llm")
+    collect.add_argument(
+        "cache_dir", help="output folder, e.g. results/llm_ours (results/llm holds the paper's cache)"
+    )
     collect.add_argument("--project-name", default=None, help="wandb project, e.g. rr-llm")
     collect.add_argument("--entity", default=None, help="wandb entity (default: your default entity)")
     collect.add_argument("--runs-dir", default=None, help="local run store, e.g. outputs/rr_llm")
@@ -91,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="N",
         help="keep only runs with these seeds",
+    )
+    collect.add_argument(
+        "--force",
+        action="store_true",
+        help="write even into a folder holding a published cache (a SOURCE.md, like results/"
+        + "llm"
+        + "), replacing its files",
     )
     collect.add_argument("--timeout", type=float, default=30.0, help="seconds per wandb request (default 30)")
     collect.set_defaults(handler=_collect)

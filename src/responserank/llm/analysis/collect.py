@@ -37,7 +37,7 @@ from responserank.llm.analysis.cache import write_cache
 from responserank.llm.analysis.names import FINISHED, METRIC_COLUMNS, STATISTIC_COLUMNS
 from responserank.llm.analysis.registry import Experiment, dump_registry, resolve_experiments
 from responserank.llm.analysis.run_store import find_run_records, read_run_record, record_row
-from responserank.reporting import AnalysisError
+from responserank.reporting import AnalysisError, refuse_published_cache
 from responserank.wandb_api import wandb_errors
 
 # cache column → wandb summary keys tried in order
@@ -194,8 +194,14 @@ def collect(
     runs_dir: str | os.PathLike | None = None,
     seed_filter: Sequence[int] | None = None,
     registry_path: str | os.PathLike | None = None,
+    force: bool = False,
 ) -> tuple[list[Path], list[str]]:
-    """Collect from the given sources into ``cache_dir``; returns (written files, notes for the user)."""
+    """Collect from the given sources into ``cache_dir``; returns (written files, notes for the user).
+
+    A ``cache_dir`` holding a published cache (a ``SOURCE.md``, like the repository's ``results/llm``) is refused
+    unless ``force``.
+    """
+    refuse_published_cache(cache_dir, force)
     if project is None and runs_dir is None:
         raise AnalysisError("nothing to collect: give --project-name (wandb) and/or --runs-dir (local runs)")
     notes: list[str] = []

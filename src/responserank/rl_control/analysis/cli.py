@@ -2,7 +2,7 @@
 
 ::
 
-    python -m responserank.rl_control.analysis.cli collect results/rl_control --mujoco-project rr-rl-control-mujoco --highway-project rr-rl-control-highway
+    python -m responserank.rl_control.analysis.cli collect results/rl_control_ours --mujoco-project rr-rl-control-mujoco --highway-project rr-rl-control-highway
     python -m responserank.rl_control.analysis.cli generate results/rl_control paper/figures
 
 Problems with the inputs (and wandb being unavailable) are printed as one ``error: …`` line on stderr with exit
@@ -15,16 +15,17 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from responserank.reporting import add_usetex_argument, run_cli
+from responserank.reporting import add_usetex_argument, refuse_published_cache, run_cli
 
 
 def _collect(args: argparse.Namespace) -> None:
     from responserank.rl_control.analysis.collect import collect
     from responserank.wandb_api import open_api
 
+    refuse_published_cache(args.cache_dir, args.force)
     api = open_api(timeout=args.timeout)
     written, notes = collect(
-        args.cache_dir, args.mujoco_project, args.highway_project, api, entity=args.entity
+        args.cache_dir, args.mujoco_project, args.highway_project, api, entity=args.entity, force=args.force
     )
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
@@ -53,12 +54,22 @@ def build_parser() -> argparse.ArgumentParser:
         description="Query the two wandb projects (needs 'wandb login') and write CACHE_DIR/"
         "{mujoco,highway}_runs.csv and {mujoco,highway}_rew_model_data.csv.",
     )
-    collect.add_argument("cache_dir", help="output folder for the CSVs, e.g. results/rl_control")
+    collect.add_argument(
+        "cache_dir",
+        help="output folder for the CSVs, e.g. results/rl_control_ours (results/rl_control holds the paper's cache)",
+    )
     collect.add_argument("--mujoco-project", required=True, help="wandb project of the MuJoCo runs")
     collect.add_argument(
         "--highway-project", required=True, help="wandb project of the highway (merge-v0) runs"
     )
     collect.add_argument("--entity", default=None, help="wandb entity (default: your default entity)")
+    collect.add_argument(
+        "--force",
+        action="store_true",
+        help="write even into a folder holding a published cache (a SOURCE.md, like results/"
+        + "rl_control"
+        + "), replacing its files",
+    )
     collect.add_argument("--timeout", type=float, default=30.0, help="seconds per wandb request (default 30)")
     collect.set_defaults(handler=_collect)
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from responserank.reporting import AnalysisError, atomic_directory
+from responserank.reporting import AnalysisError, atomic_directory, refuse_published_cache
 from responserank.rl_control.results import (
     PPO_COLUMNS,
     PPO_FILES,
@@ -131,8 +131,14 @@ def collect(
     highway_project: str,
     api,
     entity: str | None = None,
+    force: bool = False,
 ) -> tuple[list[Path], list[str]]:
-    """Query both projects through ``api`` and write the four CSVs; returns (written paths, notes)."""
+    """Query both projects through ``api`` and write the four CSVs; returns (written paths, notes).
+
+    A ``cache_dir`` holding a published cache (a ``SOURCE.md``, like the repository's ``results/rl_control``) is
+    refused unless ``force``.
+    """
+    refuse_published_cache(cache_dir, force)
     notes: list[str] = []
     projects = {"mujoco": mujoco_project, "highway": highway_project}
     tables: dict[str, pd.DataFrame] = {}
