@@ -23,7 +23,11 @@ units) with paired tests (``scipy.stats.wilcoxon`` and ``scipy.stats.ttest_rel``
 
 Run (about 3 minutes on two CPU cores)::
 
-    python examples/clithero_snacks.py ../shared/data/clithero/ClitheroDataset.csv --out results/clithero
+    python examples/clithero_snacks.py --out results/clithero
+
+Without a file argument the data come from :func:`responserank.datasets.load_clithero` (downloaded once into the
+user cache folder, SHA-256 checked; ``RESPONSERANK_CLITHERO=<file>`` points at a local copy). A path as first
+argument reads that copy of ``ClitheroDataset.csv`` instead.
 
 Writes ``OUT/per_subject.csv`` (one row per method × fraction × repeat × subject), ``OUT/summary.csv``,
 ``OUT/paired.csv``, ``OUT/summary.md`` and ``OUT/clithero.png``.
@@ -43,6 +47,7 @@ import pandas as pd
 import scipy.stats
 from tqdm.auto import tqdm
 
+from responserank.datasets import DatasetError, load_clithero, load_clithero_ddm_params
 from responserank.fitting import Columns, Settings, centre, fit_utilities, prepare_comparisons
 from responserank.fitting.engine import Problem
 from responserank.fitting.report import METHOD_STYLE, label
@@ -73,19 +78,24 @@ METRICS = {
 # --------------------------------------------------------------------------------------------------------------
 
 
-def load(data: Path, num_subjects: int | None = None):
-    """Two-alternative choices (one row per choice), P(yes) ``[S, 17]`` and DDM drifts ``[S, 17]`` (or None)."""
-    if not data.is_file():
-        raise AnalysisError(f"{data} does not exist (expected ClitheroDataset.csv)")
-    frame = pd.read_csv(data, index_col=0)
-    missing = {"subj", "YesNo", "Item_l", "Item_r", "choice", "rt", "Item", "response"} - set(frame.columns)
-    if missing:
-        raise AnalysisError(f"{data}: columns {sorted(missing)} are missing; is this ClitheroDataset.csv?")
+def load(data: Path | None, num_subjects: int | None = None):
+    """Two-alternative choices (one row per choice), P(yes) ``[S, 17]`` and DDM drifts ``[S, 17]`` (or None).
+
+    ``data=None`` fetches both files through :mod:`responserank.datasets`; a path reads that copy and the DDM
+    parameters beside it, if present.
+    """
+    if data is None:
+        frame, params = load_clithero(), load_clithero_ddm_params()
+    else:
+        frame = load_clithero(path=data)
+        beside = data.with_name("Clithero_subjectIdx_2_params.csv")
+        params = load_clithero_ddm_params(path=beside) if beside.is_file() else None
     subjects = np.sort(frame["subj"].unique())
     drift = None
-    params = data.with_name("Clithero_subjectIdx_2_params.csv")
-    if params.is_file():  # rows follow the sorted subject ids
-        drift = pd.read_csv(params)[[f"nu {i}" for i in range(1, 18)]].to_numpy()
+    if params is not None:  # rows follow the sorted subject ids
+        if len(params) != len(subjects):
+            raise AnalysisError(f"DDM parameters have {len(params)} rows for {len(subjects)} subjects")
+        drift = params[[f"nu {i}" for i in range(1, 18)]].to_numpy()
         drift = pd.DataFrame(drift, index=subjects, columns=range(1, 18))
     if num_subjects is not None:
         subjects = subjects[:num_subjects]
@@ -150,7 +160,7 @@ def value_metrics(
 
 
 def run(
-    data: Path,
+    data: Path | None,
     *,
     repeats: int = 20,
     fractions: Sequence[float] = FRACTIONS,
@@ -428,7 +438,13 @@ def write(results: dict[str, pd.DataFrame], out: Path, command: str, repeats: in
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", type=Path, help="path of ClitheroDataset.csv")
+    parser.add_argument(
+        "data",
+        type=Path,
+        nargs="?",
+        default=None,
+        help="a local copy of ClitheroDataset.csv (default: responserank.datasets.load_clithero(), downloaded once)",
+    )
     parser.add_argument("--out", type=Path, required=True, help="results folder")
     parser.add_argument(
         "--repeats", type=int, default=20, help="random splits per training fraction (default 20)"
@@ -467,7 +483,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             command = "python examples/clithero_snacks.py " + " ".join(sys.argv[1:] if argv is None else argv)
             write(results, args.out, command, args.repeats)
-    except AnalysisError as error:
+    except (AnalysisError, DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(markdown_table(results["summary"], results["paired"]))

@@ -1,4 +1,4 @@
-"""The real Clithero (2018) snack-choice data (read from ../shared; skipped when absent)."""
+"""The real Clithero (2018) snack-choice data (the local copy in ../shared, through path=; skipped when absent)."""
 
 from __future__ import annotations
 
@@ -64,3 +64,29 @@ def test_pooled_bt_utilities_track_mean_p_yes(data):
     rho = scipy.stats.spearmanr(bt, p_yes.loc[bt.index]).statistic
     assert rho > 0.8
     assert np.isfinite(result.metrics["heldout_accuracy"]).all()
+
+
+def test_example_without_a_file_argument_uses_the_dataset_loader(data, example, tmp_path, monkeypatch):
+    """No path: the data come from responserank.datasets (here pointed at the local copy, no network)."""
+    monkeypatch.setenv("RESPONSERANK_CLITHERO", str(data))
+    monkeypatch.setenv(
+        "RESPONSERANK_CLITHERO_PARAMS", str(data.with_name("Clithero_subjectIdx_2_params.csv"))
+    )
+    out = tmp_path / "clithero"
+    status = example.main(
+        [
+            "--out",
+            str(out),
+            "--subjects",
+            "2",
+            "--repeats",
+            "1",
+            "--fractions",
+            "1.0",
+            "--methods",
+            "responserank",
+        ]
+    )
+    assert status == 0
+    per_subject = pd.read_csv(out / "per_subject.csv")
+    assert set(per_subject["subject"]) == {601, 602} and per_subject["spearman_drift"].notna().all()
