@@ -5,6 +5,7 @@
     python -m responserank.synthetic.analysis.cli find outputs/experiment_runner results/synthetic
     python -m responserank.synthetic.analysis.cli collect results/synthetic --paths-file results/synthetic/experiment_paths.json
     python -m responserank.synthetic.analysis.cli generate results/synthetic paper/figures
+    python -m responserank.synthetic.analysis.cli summary results/synthetic
 
 Problems with the inputs are printed as one ``error: …`` line on stderr with exit status 1.
 """
@@ -52,13 +53,22 @@ def _generate(args: argparse.Namespace) -> None:
     )
 
 
+def _summary(args: argparse.Namespace) -> None:
+    from rich.console import Console
+
+    from responserank.synthetic.analysis.cache import load_caches
+    from responserank.synthetic.analysis.tables import bt_vs_rr_table
+
+    Console(width=max(Console().width, 120)).print(bt_vs_rr_table(load_caches(args.cache_dir), args.size))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m responserank.synthetic.analysis.cli",
         description="Analysis of the synthetic experiments: find runner outputs, collect them into caches, "
         "generate the paper's figures and tables.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{find,collect,generate}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{find,collect,generate,summary}")
 
     find = commands.add_parser(
         "find",
@@ -99,6 +109,16 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("figures_dir", help="output folder, e.g. paper/figures")
     add_usetex_argument(generate)
     generate.set_defaults(handler=_generate)
+
+    summary = commands.add_parser(
+        "summary",
+        help="print BT vs ResponseRank per config at one data size",
+        description="Print a table with one row per cached config: accuracy and PDC of BT and RR at the "
+        "training fraction --size (mean ± SD over trials, trial count).",
+    )
+    summary.add_argument("cache_dir", help="folder with the <config>.json caches, e.g. results/synthetic")
+    summary.add_argument("--size", type=float, default=1.0, help="training fraction (default 1.0 = 100 %%)")
+    summary.set_defaults(handler=_summary)
     return parser
 
 

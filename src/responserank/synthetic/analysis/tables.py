@@ -8,11 +8,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from responserank.reporting import format_cell, format_p_value
+from responserank.reporting import AnalysisError, format_cell, format_p_value, summarize
 from responserank.synthetic.analysis.cache import DatasetResults
 from responserank.synthetic.analysis.names import FAMILY_TITLE, LEARNERS, METRICS, family_of
 from responserank.synthetic.analysis.statistics import (
@@ -217,3 +217,35 @@ def dataset_table_markdown(datasets: Sequence[DatasetResults]) -> str:
         )
     header = ["Dataset", "Trials", "Mean Kendall τ(RT, \\|Δu\\|)", "Label agreement (test)"]
     return _markdown_table(header, rows, ["---", "--:", "--:", "--:"])
+
+
+def bt_vs_rr_table(datasets: Mapping[str, DatasetResults], size: float = 1.0):
+    """A :class:`rich.table.Table`: per config, accuracy and PDC of BT and RR at training fraction ``size``.
+
+    Cells are mean ± SD over trials; the better mean of each pair is bold. Raises :class:`AnalysisError` when a
+    cache has no runs at ``size``.
+    """
+    from rich.table import Table
+
+    table = Table(title=f"BT vs ResponseRank at {size:.0%} of the training data (mean ± SD over trials)")
+    table.add_column("config", no_wrap=True)
+    table.add_column("trials", justify="right")
+    for short in ("acc.", "PDC"):
+        table.add_column(f"{short} BT", justify="right")
+        table.add_column(f"{short} RR", justify="right")
+    for config, results in datasets.items():
+        matches = np.flatnonzero(np.isclose(results.sizes, size))
+        if matches.size == 0:
+            raise AnalysisError(
+                f"{results.path}: no runs at size {size:g} (sizes: {', '.join(f'{s:g}' for s in results.sizes)})"
+            )
+        cells = []
+        for metric in ("choice_accuracy", "pearson_distance_correlation"):
+            pair = [summarize(results.metrics[metric][learner][matches[0]]) for learner in ("bt", "rr")]
+            best = max(range(2), key=lambda i: pair[i].mean) if pair[0].mean != pair[1].mean else None
+            cells += [
+                f"[bold]{s.mean:.3f}[/bold] ± {s.sd:.3f}" if i == best else f"{s.mean:.3f} ± {s.sd:.3f}"
+                for i, s in enumerate(pair)
+            ]
+        table.add_row(config, str(results.num_trials), *cells)
+    return table
