@@ -348,7 +348,7 @@ def test_bradley_terry_label_smoothing_and_worsening_predictions():
     expected = -((1 - eps) * F.logsigmoid(d) + eps * F.logsigmoid(-d))
     assert smoothed.item() == pytest.approx(expected.item())
     losses = [
-        bradley_terry_loss(torch.tensor([x]), torch.zeros(1), torch.ones(1)).item() for x in (2, 1, 0, -1)
+        bradley_terry_loss(torch.tensor([x]), torch.zeros(1), torch.ones(1)).item() for x in (2.0, 1.0, 0.0, -1.0)
     ]
     assert losses == sorted(losses)
     with pytest.raises(ValueError, match="label_smoothing must lie in"):
