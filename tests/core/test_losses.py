@@ -247,31 +247,31 @@ def test_fp16_utilities_at_the_range_limit_give_finite_losses():
     assert bt.item() == pytest.approx(1.2e5 / 2, rel=1e-3)  # one pair right by 1.2e5, one wrong by 1.2e5
 
 
+_LOSSES_OF_TWO_UTILITIES = {
+    "responserank": (
+        ("u_chosen", "u_rejected"),
+        lambda a, b: responserank_loss(a, b, torch.zeros(1), torch.zeros(1, dtype=torch.long)),
+    ),
+    "bt": (("u_first", "u_second"), lambda a, b: bradley_terry_loss(a, b, torch.ones(1))),
+    "margin_bt": (("u_chosen", "u_rejected"), lambda a, b: margin_bradley_terry_loss(a, b, 0.0)),
+    "rt_regression": (
+        ("u_first", "u_second"),
+        lambda a, b: rt_regression_loss(a, b, torch.ones(1), torch.ones(1)),
+    ),
+}
+
+
 @pytest.mark.parametrize(
     "dtype", [torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64, torch.bool]
 )
-@pytest.mark.parametrize("loss", ["responserank", "bt", "margin_bt", "rt_regression"])
+@pytest.mark.parametrize("loss", sorted(_LOSSES_OF_TWO_UTILITIES))
 def test_integer_utilities_are_rejected_naming_the_argument(dtype, loss):
-    zero, one = torch.tensor([0], dtype=dtype), torch.tensor([1], dtype=dtype)
-    first = "u_chosen" if loss in ("responserank", "margin_bt") else "u_first"
+    (first, second), fn = _LOSSES_OF_TWO_UTILITIES[loss]
+    integer = torch.tensor([1], dtype=dtype)
     with pytest.raises(ValueError, match=rf"{first} must hold floating-point utilities, got dtype {dtype}"):
-        if loss == "responserank":
-            responserank_loss(zero, one, torch.zeros(1), torch.zeros(1, dtype=torch.long))
-        elif loss == "bt":
-            bradley_terry_loss(zero, one, torch.ones(1))
-        elif loss == "margin_bt":
-            margin_bradley_terry_loss(zero, one, 0.0)
-        else:
-            rt_regression_loss(zero, one, torch.ones(1), torch.ones(1))
-    second = "u_rejected" if loss in ("responserank", "margin_bt") else "u_second"
-    with pytest.raises(ValueError, match=rf"{second} must hold floating-point utilities"):
-        bradley_terry_loss(torch.zeros(1), one, torch.ones(1)) if loss == "bt" else (
-            responserank_loss(torch.zeros(1), one, torch.zeros(1), torch.zeros(1, dtype=torch.long))
-            if loss == "responserank"
-            else margin_bradley_terry_loss(torch.zeros(1), one, 0.0)
-            if loss == "margin_bt"
-            else rt_regression_loss(torch.zeros(1), one, torch.ones(1), torch.ones(1))
-        )
+        fn(integer, torch.zeros(1))
+    with pytest.raises(ValueError, match=rf"{second} must hold floating-point utilities, got dtype {dtype}"):
+        fn(torch.zeros(1), integer)
 
 
 def test_uint8_bradley_terry_no_longer_wraps_around():
