@@ -268,3 +268,14 @@ def test_partitions_with_tied_ranks():
     assert partitions_with_tied_ranks(rank, partition, tie_tolerance=1e-9) == 1
     assert partitions_with_tied_ranks(rank, np.zeros(7, dtype=np.int64)) == 1
     assert partitions_with_tied_ranks(np.full(3, np.nan), np.zeros(3, dtype=np.int64)) == 0
+
+
+@pytest.mark.parametrize("bad", [-1e-9, 1.0, "loose", True])
+def test_llm_tie_tolerance_is_validated(bad):
+    from responserank.llm.config import compose_config, to_container, validate_config
+
+    config = to_container(compose_config(["experiment=rr_agree"]))
+    assert config["experiment"]["tie_tolerance"] == 1e-9  # the presets' tolerance for computed ranks
+    config["experiment"]["tie_tolerance"] = bad
+    with pytest.raises(PipelineError, match=r"experiment.tie_tolerance must be a number in \[0, 1\)"):
+        validate_config(config)
