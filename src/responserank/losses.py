@@ -194,7 +194,7 @@ _TIES = ("error", "random", "breslow")
 
 #: A row of the scan takes the fast path (exp / cumsum relative to the row maximum) when its smallest prefix sum
 #: is at least this; below it (differences that span more than ≈ 460 nats inside one stratum) the row is redone
-#: with ``torch.logcumsumexp``, which is exact in log space but about ten times slower.
+#: with ``torch.logcumsumexp``, which is exact in log space but several times slower.
 _FAST_PATH_MIN_PREFIX = 1e-200
 
 
