@@ -17,6 +17,8 @@ _EXPORTS = {
     "margin_bradley_terry_loss": "responserank.losses",
     "responserank_loss": "responserank.losses",
     "rt_regression_loss": "responserank.losses",
+    "StratumLayout": "responserank.losses",
+    "stratum_layout": "responserank.losses",
     "fit": "responserank.fitting",
 }
 

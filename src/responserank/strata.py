@@ -7,6 +7,10 @@ All functions take and return NumPy arrays (one entry per comparison) and are ve
 * :func:`random_groups` — random fixed-size groups (ignores any structure).
 * :func:`round_robin_partition` — split each stratum into tie-free (or fixed-size) sub-partitions spread over
   the rank range, the partitioner of the LLM experiments.
+
+Ties are exact by default (equal values only); ``tie_tolerance`` is for ranks computed by floating-point
+arithmetic (see :mod:`responserank.segments`). The index arithmetic (sorting by stratum, positions, tie groups)
+lives in :mod:`responserank.segments`.
 """
 
 from __future__ import annotations
@@ -14,10 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-#: Ranks ``a``, ``b`` are tied when ``math.isclose(a, b, rel_tol=TIE_RTOL, abs_tol=TIE_ATOL)``. Tie groups are
-#: built from adjacent sorted ranks (a chain of values each within 1e-9 of the next forms one group).
-TIE_RTOL = 1e-9
-TIE_ATOL = 1e-9
+from responserank import segments
 
 SeedLike = int | np.random.Generator | None
 
@@ -76,25 +77,21 @@ def random_groups(num_comparisons: int, group_size: int, seed: SeedLike) -> np.n
     return ids
 
 
-def tie_groups(rank: np.ndarray, stratum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def tie_groups(
+    rank: np.ndarray, stratum: np.ndarray, tie_tolerance: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Sort by (stratum, rank) and label runs of tied ranks.
 
     Returns ``(order, group)``: the stable sort permutation and, for each sorted position, a tie-group id
-    (consecutive integers). Adjacent sorted ranks of one stratum within the isclose tolerance share a group.
+    (consecutive integers). Ranks of one stratum tie when equal, or, with ``tie_tolerance`` ``τ > 0``, when
+    ``|a − b| ≤ τ · max(1, |a|, |b|)`` for sorted neighbours (a chain forms one group).
     """
-    order = np.lexsort((rank, stratum))
-    sorted_rank, sorted_stratum = rank[order], stratum[order]
-    new_group = np.ones(len(order), dtype=bool)
-    if len(order) > 1:
-        same_stratum = sorted_stratum[1:] == sorted_stratum[:-1]
-        a, b = sorted_rank[1:], sorted_rank[:-1]
-        close = np.abs(a - b) <= np.maximum(TIE_RTOL * np.maximum(np.abs(a), np.abs(b)), TIE_ATOL)
-        new_group[1:] = ~(same_stratum & close)
-    return order, np.cumsum(new_group) - 1
+    order = segments.lexsort(stratum, rank)
+    return order, segments.tie_group_ids(rank[order], stratum[order], tie_tolerance)
 
 
 def round_robin_partition(
-    rank: np.ndarray, stratum: np.ndarray, target_size: int | str = "auto"
+    rank: np.ndarray, stratum: np.ndarray, target_size: int | str = "auto", tie_tolerance: float = 0.0
 ) -> np.ndarray:
     """Deal each stratum's comparisons, sorted by rank, round-robin into ``P`` sub-partitions.
 
@@ -108,6 +105,8 @@ def round_robin_partition(
         rank: shape ``[N]`` float, lower = stronger, NaN for "no signal".
         stratum: shape ``[N]`` integer stratum ids.
         target_size: ``"auto"`` / −1, or a positive integer.
+        tie_tolerance: 0 = ranks tie only when equal (default); ``τ > 0`` for ranks computed by arithmetic
+            (see :func:`tie_groups`).
 
     Returns:
         ``[N]`` int64 partition ids.
@@ -130,10 +129,10 @@ def round_robin_partition(
         return result
 
     ranked_index = np.flatnonzero(has_rank)
-    order, group = tie_groups(rank[ranked_index], stratum[ranked_index])
+    order, group = tie_groups(rank[ranked_index], stratum[ranked_index], tie_tolerance)
     sorted_stratum = stratum[ranked_index][order]
     strata, stratum_pos, sizes = np.unique(sorted_stratum, return_inverse=True, return_counts=True)
-    position = np.arange(len(order)) - (np.cumsum(sizes) - sizes)[stratum_pos]
+    position = segments.position_in_segment(sorted_stratum)
 
     if auto:
         group_sizes = np.bincount(group)

@@ -18,6 +18,7 @@ from responserank.losses import (
     margin_bradley_terry_loss,
     responserank_loss,
     rt_regression_loss,
+    stratum_layout,
 )
 
 F64 = torch.float64
@@ -79,6 +80,205 @@ def test_tie_free_error_mode_equals_loop_definition(data, reduction):
     got = responserank_loss(u_chosen, u_rejected, rank, stratum, reduction=reduction)
     expected = responserank_loss_loop(u_chosen, u_rejected, rank, stratum, reduction=reduction)
     torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-9)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    big=st.integers(2, 160),
+    num_singletons=st.integers(0, 120),
+    seed=st.integers(0, 10_000),
+    scale=st.sampled_from([0.5, 5.0, 300.0, 3e3]),
+    ties=st.sampled_from(["error", "breslow"]),
+    anchor=st.booleans(),
+    singletons=st.sampled_from(["bt", "skip"]),
+)
+def test_skewed_strata_equal_loop_definition_in_value_and_gradient(
+    big, num_singletons, seed, scale, ties, anchor, singletons
+):
+    """One large stratum next to many singletons (heavy-tailed real data), differences up to thousands of nats
+    (rows that need the log-space fallback): loss and gradient equal the loop definition."""
+    g = torch.Generator().manual_seed(seed)
+    n = big + num_singletons
+    stratum = torch.cat([torch.full((big,), 7), torch.arange(num_singletons) + 100])[
+        torch.randperm(n, generator=g)
+    ]
+    rank = (
+        torch.randperm(n, generator=g).to(F64)
+        if ties == "error"
+        else torch.randint(0, max(2, big // 4), (n,), generator=g).to(F64)
+    )
+    u_chosen = (torch.randn(n, generator=g, dtype=F64) * scale).requires_grad_()
+    u_rejected = torch.randn(n, generator=g, dtype=F64).requires_grad_()
+    weights = torch.randn(1 + num_singletons, generator=g, dtype=F64)  # signed upstream gradient per stratum
+    kwargs = dict(anchor=anchor, singletons=singletons, ties=ties, reduction="none")
+    got = responserank_loss(u_chosen, u_rejected, rank, stratum, **kwargs)
+    expected = responserank_loss_loop(u_chosen, u_rejected, rank, stratum, **kwargs)
+    torch.testing.assert_close(got, expected, rtol=1e-9, atol=1e-9)
+    grads = torch.autograd.grad((got * weights).sum(), (u_chosen, u_rejected))
+    expected_grads = torch.autograd.grad((expected * weights).sum(), (u_chosen, u_rejected))
+    for a, b in zip(grads, expected_grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_half_a_million_in_one_stratum_next_to_singletons_is_linear_in_size(dtype):
+    """The heavy-tailed shape that made the padded kernel quadratic: memory stays O(N) (here ~1e6 slots)."""
+    n = 400_000
+    g = torch.Generator().manual_seed(0)
+    stratum = torch.cat([torch.zeros(n // 2, dtype=torch.long), torch.arange(1, n // 2 + 1)])
+    rank = torch.randperm(n, generator=g).to(dtype)
+    u_chosen = torch.randn(n, generator=g, dtype=dtype, requires_grad=True)
+    layout = stratum_layout(rank, stratum)
+    assert layout.buffer_size <= 2 * (n + layout.num_strata)
+    loss = responserank_loss(u_chosen, torch.zeros(n, dtype=dtype), layout=layout)
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(u_chosen.grad).all()
+    singles = stratum > 0  # singletons are BT terms: gradient −σ(−d)/N
+    torch.testing.assert_close(
+        u_chosen.grad[singles],
+        -torch.sigmoid(-u_chosen.detach()[singles]) / n,
+        rtol=1e-4 if dtype == torch.float32 else 1e-10,
+        atol=1e-12,
+    )
+
+
+def test_precomputed_layout_gives_the_same_loss_and_gradient():
+    g = torch.Generator().manual_seed(3)
+    u_chosen, u_rejected = torch.randn(2, 300, generator=g, dtype=F64)
+    rank = torch.randint(0, 20, (300,), generator=g).to(F64)
+    stratum = torch.randint(0, 30, (300,), generator=g)
+    for ties in ("breslow", "random"):
+        layout = stratum_layout(rank, stratum, ties=ties, generator=torch.Generator().manual_seed(9))
+        a = u_chosen.clone().requires_grad_()
+        b = u_chosen.clone().requires_grad_()
+        direct = responserank_loss(
+            a, u_rejected, rank, stratum, ties=ties, generator=torch.Generator().manual_seed(9)
+        )
+        reused = [responserank_loss(b, u_rejected, layout=layout) for _ in range(3)]
+        assert all(r.item() == direct.item() for r in reused)  # a random tie order is fixed by the layout
+        direct.backward()
+        reused[0].backward()
+        torch.testing.assert_close(a.grad, b.grad, rtol=0, atol=0)
+
+
+def test_layout_misuse_raises_naming_the_problem():
+    layout = stratum_layout(torch.arange(4.0), torch.zeros(4, dtype=torch.long))
+    with pytest.raises(ValueError, match="layout is for 4 comparisons but u_chosen has 3"):
+        responserank_loss(torch.zeros(3), torch.zeros(3), layout=layout)
+    with pytest.raises(ValueError, match="pass either a layout or rank, stratum, not both"):
+        responserank_loss(
+            torch.zeros(4), torch.zeros(4), torch.arange(4.0), torch.zeros(4, dtype=torch.long), layout=layout
+        )
+    with pytest.raises(ValueError, match="pass either a layout or ties"):
+        responserank_loss(torch.zeros(4), torch.zeros(4), layout=layout, ties="breslow")
+    with pytest.raises(ValueError, match="pass rank and stratum, or a precomputed layout"):
+        responserank_loss(torch.zeros(4), torch.zeros(4))
+    with pytest.raises(ValueError, match="tie_tolerance must lie in"):
+        stratum_layout(torch.arange(4.0), torch.zeros(4, dtype=torch.long), tie_tolerance=-1e-9)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Ties are exact unless a tolerance is asked for
+# --------------------------------------------------------------------------------------------------------------
+
+
+def test_distinct_float_ranks_are_never_called_tied():
+    rank = torch.rand(200_000, generator=torch.Generator().manual_seed(0), dtype=F64)
+    assert torch.unique(rank).numel() == rank.numel()  # no exact duplicate
+    stratum = torch.zeros(200_000, dtype=torch.long)
+    loss = responserank_loss(torch.zeros(200_000, dtype=F64), torch.zeros(200_000, dtype=F64), rank, stratum)
+    assert torch.isfinite(loss)
+
+
+def test_millisecond_timestamps_a_second_apart_are_not_tied():
+    rank = torch.tensor([1.7e12, 1.7e12 + 1000.0], dtype=F64)
+    d = torch.tensor([2.0, -1.0], dtype=F64)
+    got = responserank_loss(
+        d, torch.zeros(2, dtype=F64), rank, torch.zeros(2, dtype=torch.long), reduction="sum"
+    )
+    expected = -((2 - math.log(math.exp(2) + math.exp(-1) + 1)) + (-1 - math.log(math.exp(-1) + 1)))
+    assert got.item() == pytest.approx(expected, rel=1e-12)
+
+
+def test_tiny_rank_scales_are_not_merged_under_breslow():
+    g = torch.Generator().manual_seed(4)
+    u_chosen, u_rejected = torch.randn(2, 12, generator=g, dtype=F64)
+    rank = torch.tensor([1, 2, 3, 3, 4, 5, 1, 2, 2, 6, 7, 8], dtype=F64)
+    stratum = torch.tensor([0] * 6 + [1] * 6)
+    rescaled = responserank_loss(u_chosen, u_rejected, rank, stratum, ties="breslow")
+    tiny = responserank_loss(u_chosen, u_rejected, rank * 1e-10, stratum, ties="breslow")
+    assert tiny.item() == pytest.approx(rescaled.item(), rel=1e-12)
+    # With an explicit tolerance (for ranks computed by arithmetic) values closer than it do merge.
+    merged = responserank_loss(
+        u_chosen, u_rejected, rank * 1e-10, stratum, ties="breslow", tie_tolerance=1e-9
+    )
+    assert merged.item() != pytest.approx(rescaled.item(), rel=1e-6)
+
+
+def test_tie_tolerance_absorbs_rounding_of_computed_ranks():
+    rank = torch.tensor([0.1 + 0.2, 0.3, 1.0], dtype=F64)  # 0.30000000000000004 vs 0.3
+    stratum = torch.zeros(3, dtype=torch.long)
+    responserank_loss(torch.zeros(3, dtype=F64), torch.zeros(3, dtype=F64), rank, stratum)  # exact: no tie
+    with pytest.raises(ValueError, match="rank has ties inside stratum"):
+        responserank_loss(
+            torch.zeros(3, dtype=F64), torch.zeros(3, dtype=F64), rank, stratum, tie_tolerance=1e-12
+        )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Dtypes: half precision is widened before subtracting, integer utilities are rejected
+# --------------------------------------------------------------------------------------------------------------
+
+HALF_EXTREMES = (
+    torch.tensor([6e4, -6e4], dtype=torch.float16),
+    torch.tensor([-6e4, 6e4], dtype=torch.float16),
+)
+
+
+def test_fp16_utilities_at_the_range_limit_give_finite_losses():
+    u_chosen, u_rejected = HALF_EXTREMES  # differences of ±1.2e5 overflow fp16 (max 65504)
+    labels = torch.ones(2)
+    rr = responserank_loss(u_chosen, u_rejected, torch.tensor([0.0, 1.0]), torch.zeros(2, dtype=torch.long))
+    bt = bradley_terry_loss(u_chosen, u_rejected, labels)
+    margin = margin_bradley_terry_loss(u_chosen, u_rejected, 1.0)
+    rt = rt_regression_loss(u_chosen, u_rejected, labels, torch.tensor([1.0, 2.0]))
+    for loss in (rr, bt, margin, rt):
+        assert loss.dtype == torch.float32 and torch.isfinite(loss), loss
+    assert bt.item() == pytest.approx(1.2e5 / 2, rel=1e-3)  # one pair right by 1.2e5, one wrong by 1.2e5
+
+
+_LOSSES_OF_TWO_UTILITIES = {
+    "responserank": (
+        ("u_chosen", "u_rejected"),
+        lambda a, b: responserank_loss(a, b, torch.zeros(1), torch.zeros(1, dtype=torch.long)),
+    ),
+    "bt": (("u_first", "u_second"), lambda a, b: bradley_terry_loss(a, b, torch.ones(1))),
+    "margin_bt": (("u_chosen", "u_rejected"), lambda a, b: margin_bradley_terry_loss(a, b, 0.0)),
+    "rt_regression": (
+        ("u_first", "u_second"),
+        lambda a, b: rt_regression_loss(a, b, torch.ones(1), torch.ones(1)),
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "dtype", [torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64, torch.bool]
+)
+@pytest.mark.parametrize("loss", sorted(_LOSSES_OF_TWO_UTILITIES))
+def test_integer_utilities_are_rejected_naming_the_argument(dtype, loss):
+    (first, second), fn = _LOSSES_OF_TWO_UTILITIES[loss]
+    integer = torch.tensor([1], dtype=dtype)
+    with pytest.raises(ValueError, match=rf"{first} must hold floating-point utilities, got dtype {dtype}"):
+        fn(integer, torch.zeros(1))
+    with pytest.raises(ValueError, match=rf"{second} must hold floating-point utilities, got dtype {dtype}"):
+        fn(torch.zeros(1), integer)
+
+
+def test_uint8_bradley_terry_no_longer_wraps_around():
+    # 0 vs 1 as floats: −log σ(−1) = 1.3133; as uint8 the difference used to wrap to 255 (loss ≈ 0).
+    assert bradley_terry_loss(
+        torch.tensor([0.0]), torch.tensor([1.0]), torch.ones(1)
+    ).item() == pytest.approx(1.3133, abs=1e-4)
 
 
 def test_hand_computed_two_comparison_stratum():
@@ -254,9 +454,16 @@ def test_cuda_matches_cpu():
     u_chosen, u_rejected = torch.randn(2, 500, generator=g)
     rank = torch.rand(500, generator=g)
     stratum = torch.randint(0, 40, (500,), generator=g)
+    u_chosen[:5] *= 1e4  # a few strata need the log-space fallback
     cpu = responserank_loss(u_chosen, u_rejected, rank, stratum)
     gpu = responserank_loss(u_chosen.cuda(), u_rejected.cuda(), rank.cuda(), stratum.cuda())
     assert gpu.item() == pytest.approx(cpu.item(), rel=1e-5)
+    layout = stratum_layout(rank.cuda(), stratum.cuda(), ties="breslow")
+    a = u_chosen.cuda().requires_grad_()
+    responserank_loss(a, u_rejected.cuda(), layout=layout).backward()
+    b = u_chosen.clone().requires_grad_()
+    responserank_loss(b, u_rejected, rank, stratum, ties="breslow").backward()
+    torch.testing.assert_close(a.grad.cpu(), b.grad, rtol=1e-4, atol=1e-7)
 
 
 def test_larger_differences_for_stronger_preferences_lower_the_loss():
@@ -348,7 +555,8 @@ def test_bradley_terry_label_smoothing_and_worsening_predictions():
     expected = -((1 - eps) * F.logsigmoid(d) + eps * F.logsigmoid(-d))
     assert smoothed.item() == pytest.approx(expected.item())
     losses = [
-        bradley_terry_loss(torch.tensor([x]), torch.zeros(1), torch.ones(1)).item() for x in (2, 1, 0, -1)
+        bradley_terry_loss(torch.tensor([x]), torch.zeros(1), torch.ones(1)).item()
+        for x in (2.0, 1.0, 0.0, -1.0)
     ]
     assert losses == sorted(losses)
     with pytest.raises(ValueError, match="label_smoothing must lie in"):

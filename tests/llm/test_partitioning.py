@@ -133,6 +133,22 @@ def test_annotator_strata_and_length_buckets():
     assert groups(stratum) == [[0], [1], [2, 4], [3], [5]]
 
 
+def test_partitioner_ties_are_exact_unless_a_tolerance_is_given():
+    rank = np.array([1.7e12, 1.7e12 + 1000.0, 1e-10, 2e-10, 3e-10])  # ms timestamps; tiny but distinct scales
+    stratum = np.array([0, 0, 1, 1, 1])
+    exact = partition_examples("round_robin", rank, stratum, np.random.default_rng(0), target_size=-1)
+    assert len(np.unique(exact)) == 2  # tie-free already: one partition per stratum
+    assert within_stratum_diagnostics(rank, stratum)["tied_pair_fraction"] == 0.0
+    loose = partition_examples(
+        "round_robin", rank, stratum, np.random.default_rng(0), target_size=-1, tie_tolerance=1e-9
+    )
+    assert len(np.unique(loose)) == 5  # everything "ties" at 1e-9: singletons
+    rng = np.random.default_rng(1)
+    distinct = rng.random(200_000)
+    assert len(np.unique(distinct)) == len(distinct)
+    assert partitions_with_tied_ranks(distinct, np.zeros(len(distinct), dtype=np.int64)) == 0
+
+
 def test_within_stratum_diagnostics_counts_tied_pairs():
     rank = np.array([0.0, 0.0, 1.0, 2.0, 2.0, 2.0])
     stratum = np.array([0, 0, 0, 1, 1, 1])
@@ -247,6 +263,19 @@ def test_partition_statistics():
 def test_partitions_with_tied_ranks():
     rank = np.array([0.0, 0.0, 1.0, 1.0 + 1e-12, 2.0, np.nan, np.nan])
     partition = np.array([0, 1, 2, 2, 2, 3, 3])
-    assert partitions_with_tied_ranks(rank, partition) == 1  # only partition 2 (isclose); NaNs never tie
+    assert partitions_with_tied_ranks(rank, partition) == 0  # exact by default: 1 and 1 + 1e-12 differ
+    # With the LLM presets' tolerance (ranks computed by arithmetic) partition 2 ties; NaNs never tie.
+    assert partitions_with_tied_ranks(rank, partition, tie_tolerance=1e-9) == 1
     assert partitions_with_tied_ranks(rank, np.zeros(7, dtype=np.int64)) == 1
     assert partitions_with_tied_ranks(np.full(3, np.nan), np.zeros(3, dtype=np.int64)) == 0
+
+
+@pytest.mark.parametrize("bad", [-1e-9, 1.0, "loose", True])
+def test_llm_tie_tolerance_is_validated(bad):
+    from responserank.llm.config import compose_config, to_container, validate_config
+
+    config = to_container(compose_config(["experiment=rr_agree"]))
+    assert config["experiment"]["tie_tolerance"] == 1e-9  # the presets' tolerance for computed ranks
+    config["experiment"]["tie_tolerance"] = bad
+    with pytest.raises(PipelineError, match=r"experiment.tie_tolerance must be a number in \[0, 1\)"):
+        validate_config(config)

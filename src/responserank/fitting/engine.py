@@ -40,12 +40,14 @@ import numpy as np
 import pandas as pd
 import torch
 
+from responserank import segments
 from responserank.losses import (
     HyperbolicLink,
     bradley_terry_loss,
     margin_bradley_terry_loss,
     responserank_loss,
     rt_regression_loss,
+    stratum_layout,
 )
 
 METHODS = ("bt", "responserank", "rt_regression", "margin_bt")
@@ -97,7 +99,7 @@ def tie_free_rank(rank: np.ndarray, stratum: np.ndarray, seed) -> np.ndarray:
 
     Fixing the tie break before optimizing keeps the objective the same at every L-BFGS step.
     """
-    order = np.lexsort((np.random.default_rng(seed).random(rank.shape[0]), rank, stratum))
+    order = segments.lexsort(stratum, rank, np.random.default_rng(seed).random(rank.shape[0]))
     result = np.empty(rank.shape[0], dtype=np.float64)
     result[order] = np.arange(rank.shape[0], dtype=np.float64)
     return result
@@ -126,18 +128,25 @@ def _objective(
     design = None if problem.design is None else torch.as_tensor(problem.design, dtype=torch.float64)
 
     extra: dict[str, torch.Tensor] = {}
+    layout = None
     link = settings.rt_link
     if method in ("responserank", "margin_bt"):
         if problem.rank is None or problem.stratum is None:
             raise ValueError(f"method {method!r} needs a strength column")
         # One stratum id per (problem, stratum): problems never share a Plackett–Luce risk set.
-        group = problem_of.astype(np.int64) * (int(problem.stratum.max()) + 1) + problem.stratum[index]
+        group = segments.pair_ids(
+            problem_of.astype(np.int64), problem.stratum[index], int(problem.stratum.max()) + 1
+        )
         rank = problem.rank[index]
         if method == "responserank":
             if settings.ties == "random":
                 rank = tie_free_rank(rank, group, seed)
-            extra["rank"] = torch.as_tensor(rank, dtype=torch.float64)
-            extra["group"] = torch.as_tensor(group)
+            # Sorted and laid out once for all L-BFGS steps; ties are exact (equal strengths only).
+            layout = stratum_layout(
+                torch.as_tensor(rank, dtype=torch.float64),
+                torch.as_tensor(group),
+                ties="error" if settings.ties == "random" else settings.ties,
+            )
         else:
             quantile = within_stratum_quantile(rank, group)
             extra["margin"] = torch.as_tensor(settings.margin_scale * (1.0 - quantile), dtype=torch.float64)
@@ -150,7 +159,6 @@ def _objective(
         extra["time"] = torch.as_tensor(np.minimum(problem.strength[index], link.max_rt), dtype=torch.float64)
     elif method != "bt":
         raise ValueError(f"method={method!r} is not valid; expected one of {', '.join(METHODS)}")
-    ties = "error" if settings.ties == "random" else settings.ties
 
     def objective(theta: torch.Tensor) -> torch.Tensor:
         utility = theta if design is None else theta @ design.T  # [B, I]
@@ -162,7 +170,7 @@ def _objective(
         chosen, rejected = torch.where(a_chosen, ua, ub), torch.where(a_chosen, ub, ua)
         if method == "margin_bt":
             return margin_bradley_terry_loss(chosen, rejected, extra["margin"], reduction="sum")
-        return responserank_loss(chosen, rejected, extra["rank"], extra["group"], ties=ties, reduction="sum")
+        return responserank_loss(chosen, rejected, layout=layout, reduction="sum")
 
     return objective, int(problem_of.size)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from responserank import segments
 from responserank.fitting.table import FitError
 
 
@@ -45,12 +46,10 @@ def position_in_stratum(stratum: np.ndarray, key: np.ndarray, member: np.ndarray
     n = stratum.shape[0]
     member = np.ones(n, dtype=bool) if member is None else member
     group = np.where(member, stratum, -1)
-    order = np.lexsort((key, group))
+    order = segments.lexsort(group, key)
     sizes = np.bincount(group[member], minlength=int(stratum.max()) + 1 if n else 0)
-    sorted_group = group[order]
-    starts = np.searchsorted(sorted_group, sorted_group, side="left")
     position = np.empty(n, dtype=np.int64)
-    position[order] = np.arange(n) - starts
+    position[order] = segments.position_in_segment(group[order])
     position = np.where(member, position, -1)
     return position, np.where(member, sizes[np.maximum(stratum, 0)], 0)
 

@@ -40,6 +40,7 @@ import pandas as pd
 import scipy.sparse
 import scipy.sparse.csgraph
 
+from responserank import segments
 from responserank.reporting import AnalysisError
 from responserank.strata import random_groups, stratify
 
@@ -451,12 +452,9 @@ def split_strata_into_random_groups(comparisons: Comparisons, group_size: int, s
         raise ComparisonTableError(f"group size must be a positive integer, got {group_size!r}")
     n = comparisons.num_comparisons
     random_position = random_groups(n, 1, seed)
-    order = np.lexsort((random_position, comparisons.stratum))
-    sizes = np.bincount(comparisons.stratum)
-    sorted_stratum = comparisons.stratum[order]
-    position = np.arange(n) - (np.cumsum(sizes) - sizes)[sorted_stratum]
+    order = segments.lexsort(comparisons.stratum, random_position)
     group = np.empty(n, dtype=np.int64)
-    group[order] = position // int(group_size)
+    group[order] = segments.position_in_segment(comparisons.stratum[order]) // int(group_size)
     new_stratum = stratify(comparisons.stratum, group)
     labels = pd.unique(
         pd.Series(np.asarray(comparisons.strata, dtype=object)[comparisons.stratum])

@@ -129,6 +129,11 @@ def validate_config(config: dict[str, Any]) -> None:
             f"experiment.dataset.test_size must be an integer >= 0, got {dataset['test_size']!r}"
         )
     _unit_interval(dataset["slight_preference_value"], "dataset.slight_preference_value", closed_at_zero=True)
+    tolerance = e.get("tie_tolerance")
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or not 0.0 <= tolerance < 1.0:
+        raise PipelineError(
+            f"experiment.tie_tolerance must be a number in [0, 1) (0 = exact ties), got {tolerance!r}"
+        )
 
     _choice(e["stratifier"]["name"], STRATIFIERS, "stratifier.name")
     if e["stratifier"]["name"] == "annotator_length_bucket":

@@ -5,6 +5,12 @@ Every function works on whole arrays (one entry per train example, in the order 
 explicit ``numpy.random.Generator`` where it draws. Ranks are float64 with **lower = stronger** and NaN for "no
 signal"; such examples always end up alone in a partition (a singleton = a plain BT term in the RR loss).
 Partition ids are int64 (any values; only equality matters).
+
+Tied ranks: ranks here come from arithmetic on annotation counts (agreement ratios, mean preferences), where
+mathematically equal values can differ in the last bits, so the tie-aware steps (the ``round_robin`` partitioner,
+the tie diagnostics and the check behind ``allow_ties``) take a ``tie_tolerance``: the presets set
+``experiment.tie_tolerance: 1.0e-9`` (the original implementation's ``isclose``), 0 means exact equality (the
+library default, :mod:`responserank.segments`).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.stats
 
+from responserank import segments
 from responserank.llm.errors import PipelineError
 from responserank.strata import round_robin_partition, stratify, tie_groups
 
@@ -153,14 +160,16 @@ def stratify_examples(
     return stratum
 
 
-def within_stratum_diagnostics(rank: np.ndarray, stratum: np.ndarray) -> dict[str, float]:
+def within_stratum_diagnostics(
+    rank: np.ndarray, stratum: np.ndarray, tie_tolerance: float = 0.0
+) -> dict[str, float]:
     """Number and sizes of strata with ranks, and the share of within-stratum pairs whose ranks tie."""
     rank = np.asarray(rank, dtype=np.float64)
     has_rank = ~np.isnan(rank)
     if not has_rank.any():
         return {"num_strata": 0, "tied_pair_fraction": float("nan")}
     sizes = np.unique(stratum[has_rank], return_counts=True)[1]
-    _, group = tie_groups(rank[has_rank], stratum[has_rank])
+    _, group = tie_groups(rank[has_rank], stratum[has_rank], tie_tolerance)
     group_sizes = np.bincount(group).astype(np.float64)
     pairs = float((sizes * (sizes - 1.0) / 2).sum())
     tied = float((group_sizes * (group_sizes - 1.0) / 2).sum())
@@ -186,6 +195,7 @@ def partition_examples(
     *,
     target_size: int | str | None = None,
     partition_size: int | None = None,
+    tie_tolerance: float = 0.0,
 ) -> np.ndarray:
     """Split strata into the partitions the loss ranks within.
 
@@ -193,7 +203,7 @@ def partition_examples(
     sub-partitions, P = largest tie group (``target_size`` −1 / "auto": tie-free) or ceil(n / target_size);
     deterministic (:func:`responserank.strata.round_robin_partition`). ``random``: all ranked examples shuffled
     (ignoring strata) and cut into chunks of ``partition_size`` (may contain ties). Rank-less examples stay
-    singletons.
+    singletons. ``tie_tolerance``: when two ranks count as tied for ``round_robin`` (0 = equal values only).
     """
     kind = _canonical(kind, PARTITIONERS, "train_partitioner")
     rank = np.asarray(rank, dtype=np.float64)
@@ -214,7 +224,7 @@ def partition_examples(
             )
         else:
             target = int(target_size)
-        return round_robin_partition(rank, stratum, target_size=target)
+        return round_robin_partition(rank, stratum, target_size=target, tie_tolerance=tie_tolerance)
     if partition_size is None or int(partition_size) != partition_size or partition_size < 1:
         raise PipelineError(
             f"train_partitioner.partition_size must be an integer >= 1, got {partition_size!r}"
@@ -229,13 +239,13 @@ def partition_examples(
     return partition
 
 
-def partitions_with_tied_ranks(rank: np.ndarray, partition: np.ndarray) -> int:
-    """Number of partitions holding two ranks that tie (``isclose``, rtol = atol = 1e-9, as the loss checks)."""
+def partitions_with_tied_ranks(rank: np.ndarray, partition: np.ndarray, tie_tolerance: float = 0.0) -> int:
+    """Number of partitions holding two ranks that tie (equal, or within ``tie_tolerance``; see the module)."""
     rank = np.asarray(rank, dtype=np.float64)
     has_rank = ~np.isnan(rank)
     if not has_rank.any():
         return 0
-    order, group = tie_groups(rank[has_rank], np.asarray(partition)[has_rank])
+    order, group = tie_groups(rank[has_rank], np.asarray(partition)[has_rank], tie_tolerance)
     tied_groups = np.flatnonzero(np.bincount(group) > 1)
     return len(np.unique(np.asarray(partition)[has_rank][order][np.isin(group, tied_groups)]))
 
@@ -261,12 +271,9 @@ def partition_statistics(partition: np.ndarray) -> dict[str, float]:
 
 def _positions_within(partition: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Order by (partition, key) and the 0-based position of each element inside its partition."""
-    order = np.lexsort((keys, partition))
-    sorted_partition = partition[order]
-    start = np.r_[0, np.flatnonzero(sorted_partition[1:] != sorted_partition[:-1]) + 1]
-    run_start = np.repeat(start, np.diff(np.r_[start, len(order)]))
+    order = segments.lexsort(partition, keys)
     position = np.empty(len(order), dtype=np.int64)
-    position[order] = np.arange(len(order)) - run_start
+    position[order] = segments.position_in_segment(partition[order])
     return order, position
 
 

@@ -356,7 +356,9 @@ def _ranks_and_partitions(experiment, seeds, train: pd.DataFrame):
         length=train.length_chars.to_numpy(),
         num_buckets=strat.get("num_buckets"),
     )
-    stats |= {f"strata/{k}": v for k, v in parts.within_stratum_diagnostics(rank, stratum).items()}
+    tie_tolerance = float(experiment["tie_tolerance"])
+    diagnostics = parts.within_stratum_diagnostics(rank, stratum, tie_tolerance)
+    stats |= {f"strata/{k}": v for k, v in diagnostics.items()}
     part_cfg = experiment["train_partitioner"]
     partition = parts.partition_examples(
         part_cfg["name"],
@@ -365,6 +367,7 @@ def _ranks_and_partitions(experiment, seeds, train: pd.DataFrame):
         rng("partitioner"),
         target_size=part_cfg.get("target_size"),
         partition_size=part_cfg.get("partition_size"),
+        tie_tolerance=tie_tolerance,
     )
     transform = experiment["train_rank_transform"]
     rank, tau = parts.rank_transform(
@@ -373,7 +376,7 @@ def _ranks_and_partitions(experiment, seeds, train: pd.DataFrame):
     stats["rank_transform/kendall_tau"] = tau
     partition_stats = parts.partition_statistics(partition)
     stats |= {f"partitioner/train/{k}": v for k, v in partition_stats.items()}
-    tied = parts.partitions_with_tied_ranks(rank, partition)
+    tied = parts.partitions_with_tied_ranks(rank, partition, tie_tolerance)
     stats["partitioner/train/partitions_with_tied_ranks"] = tied
     if tied and not experiment["allow_ties"] and experiment["use_rr_loss"] and not experiment["baseline"]:
         raise PipelineError(

@@ -13,7 +13,8 @@ Losses (spec §2), each returning one value per model:
   for all RR models of the batch with stratum ids ``model · K + partition_id`` (``K`` = number of partitions), so
   no stratum spans two models. Singleton strata are skipped; each model's summed NLL is divided by its number of
   comparisons in strata with ≥ 2 members (a model without such a stratum is an error, raised before training).
-  Ranks are the within-prefix ordinal ranks of ``t`` (ties — possible for DDM times on the 1 ms grid — broken by
+  The sort by (stratum, rank) is done once per block (:func:`responserank.losses.stratum_layout`) and reused on
+  every training step. Ranks are the within-prefix ordinal ranks of ``t`` (ties — possible for DDM times on the 1 ms grid — broken by
   row order, a fixed arbitrary order).
 
 Permutation controls: the prefix's ``t`` column is replaced by a permutation of itself (across strata, partition
@@ -29,7 +30,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from responserank.losses import HyperbolicLink, bradley_terry_loss, responserank_loss, rt_regression_loss
+from responserank.losses import (
+    HyperbolicLink,
+    bradley_terry_loss,
+    responserank_loss,
+    rt_regression_loss,
+    stratum_layout,
+)
+from responserank.segments import pair_ids
 from responserank.synthetic.config import LearnerConfig, num_train_rows, size_percent
 from responserank.synthetic.data import SyntheticDataset
 from responserank.synthetic.engine import LossBlock
@@ -163,12 +171,13 @@ def responserank_loss_block(
     model_index = torch.arange(num_models).unsqueeze(1).expand_as(data.stratum)
     if bool((data.stratum[data.mask] >= num_partitions).any()) or bool((data.stratum < 0).any()):
         raise ValueError(f"partition ids must lie in 0 … {num_partitions - 1}")
-    combined = (model_index * num_partitions + data.stratum)[data.mask]
-    stratum_ids, stratum_sizes = torch.unique(combined, sorted=True, return_counts=True)
-    stratum_model = stratum_ids // num_partitions
-    valid = stratum_sizes >= 2
+    combined = pair_ids(model_index, data.stratum, num_partitions)[data.mask]
+    # Ranks and strata are fixed for the whole run: sort and lay them out once, not on every step.
+    layout = stratum_layout(data.rank[data.mask], combined)
+    stratum_model = layout.stratum_ids // num_partitions
+    valid = layout.stratum_sizes >= 2
     denominator = torch.zeros(num_models, dtype=data.rank.dtype).index_add(
-        0, stratum_model, torch.where(valid, stratum_sizes, 0).to(data.rank.dtype)
+        0, stratum_model, torch.where(valid, layout.stratum_sizes, 0).to(data.rank.dtype)
     )
     if bool((denominator == 0).any()):
         bad = int(torch.nonzero(denominator == 0)[0, 0])
@@ -177,7 +186,6 @@ def responserank_loss_block(
             f"ResponseRank needs a stratum with at least 2 comparisons, but {label} has none "
             "(too few train pairs for the number of partitions)"
         )
-    rank = data.rank[data.mask]
     chosen_first = data.first_chosen[data.mask] > 0.5
 
     def loss(u_first: torch.Tensor, u_second: torch.Tensor) -> torch.Tensor:
@@ -185,7 +193,7 @@ def responserank_loss_block(
         u_chosen = torch.where(chosen_first, u1, u2)
         u_rejected = torch.where(chosen_first, u2, u1)
         nll_per_stratum = responserank_loss(
-            u_chosen, u_rejected, rank, combined, singletons="skip", reduction="none"
+            u_chosen, u_rejected, layout=layout, singletons="skip", reduction="none"
         )
         total = torch.zeros(num_models, dtype=nll_per_stratum.dtype).index_add(
             0, stratum_model, nll_per_stratum
