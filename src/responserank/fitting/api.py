@@ -163,7 +163,8 @@ def fit(
         stratum: column(s) whose value combinations delimit comparable strengths (e.g. ``"subject"``); default
             one global stratum.
         group_size: additionally split each stratum into random groups of this many comparisons.
-        query: ``DataFrame.query`` expression selecting rows (e.g. ``"YesNo == 0"``).
+        query: row filter, e.g. ``"YesNo == 0 and subject in [1, 2]"``: column names, literals, comparisons and
+            and/or/not only (:mod:`responserank.fitting.query`; never evaluated as Python).
         item_features, item_key, feature_columns: optional per-item features table for a linear feature model
             (default: one utility parameter per item).
         methods: subset of ``bt``, ``responserank``, ``rt_regression``, ``margin_bt`` (default: all the data

@@ -65,7 +65,9 @@ def add_fit_parser(commands) -> argparse.ArgumentParser:
         help="also split each stratum into random groups of K comparisons (seeded)",
     )
     columns.add_argument(
-        "--query", metavar="EXPR", help='pandas query selecting the rows to use, e.g. "YesNo == 0"'
+        "--query",
+        metavar="EXPR",
+        help='rows to use: comparisons of columns with literals joined by and/or/not, e.g. "YesNo == 0 and rt < 5"',
     )
     features = parser.add_argument_group("feature model (default: one utility parameter per item)")
     features.add_argument(

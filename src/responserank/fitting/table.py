@@ -355,8 +355,9 @@ def prepare_comparisons(
     Args:
         frame: the comparison table, one row per choice.
         columns: column mapping.
-        query: optional ``DataFrame.query`` expression selecting the rows to use (e.g. ``"YesNo == 0"``); row
-            labels in messages still refer to the full table.
+        query: optional row filter (e.g. ``"YesNo == 0"``) in the safe subset of ``DataFrame.query`` syntax of
+            :mod:`responserank.fitting.query` (columns, literals, comparisons, and/or/not); row labels in messages
+            still refer to the full table.
         item_features: optional per-item features table for a linear feature model ``u(item) = x_item · w``.
         item_key: column of ``item_features`` holding the item ids (required with ``item_features``).
         feature_columns: feature columns to use (default: every column except ``item_key``).
@@ -365,10 +366,9 @@ def prepare_comparisons(
         ComparisonTableError: see the module docstring.
     """
     if query:
-        try:
-            frame = frame.query(query)
-        except Exception as error:
-            raise ComparisonTableError(f"--query {query!r} failed on the table: {error}") from error
+        from responserank.fitting.query import query_rows  # a safe filter language, never eval
+
+        frame = query_rows(frame, query)
     if len(frame) == 0:
         raise ComparisonTableError(
             "the table has no rows" + (f" matching --query {query!r}" if query else "")
