@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import glob
 import math
 import os
 import shutil
@@ -219,16 +220,74 @@ def refuse_published_cache(cache_dir: str | os.PathLike, force: bool = False) ->
         )
 
 
+def check_output_dir(path: str | os.PathLike, option: str = "output folder") -> Path:
+    """Fail fast, in one line, when ``path`` cannot become (or be replaced as) a writable folder.
+
+    Called before any computation: ``path`` must not be an existing file, no existing ancestor may be a file
+    (``results.csv/out``), and the folders the output is written into must be writable by this process
+    (``os.access``; note that for root every existing folder counts as writable). Returns ``path``.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise AnalysisError(f"{option} {path} exists and is not a folder")
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise AnalysisError(f"{option} {path} cannot be created: {ancestor} is not a folder")
+    for folder in (path, ancestor) if path.is_dir() else (ancestor,):
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise AnalysisError(f"{option} {path} is not writable: no write permission for {folder}")
+    return path
+
+
+_PARTIAL = ".partial-"
+
+
+def _staging_directory(destination: Path) -> Path:
+    """A fresh staging folder next to ``destination``: ``.<name>.partial-<pid>-<random>`` (the pid lets a later
+    run recognise folders left by a killed process)."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(destination)
+    return Path(
+        tempfile.mkdtemp(prefix=f".{destination.name}{_PARTIAL}{os.getpid()}-", dir=destination.parent)
+    )
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_staging(destination: str | os.PathLike) -> list[Path]:
+    """Remove staging / swap folders next to ``destination`` left by processes that no longer run (killed with
+    SIGKILL, power loss); folders of live processes are kept. Returns the removed folders."""
+    destination = Path(destination)
+    removed = []
+    for marker in (_PARTIAL, ".old-"):
+        for folder in destination.parent.glob(f".{glob.escape(destination.name)}{marker}*"):
+            pid_text = folder.name[len(destination.name) + 1 + len(marker) :].split("-", 1)[0]
+            if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_directory(destination: str | os.PathLike) -> Iterator[Path]:
     """Yield a fresh temporary directory; on success, move its files into ``destination``.
 
     Files are first written next to ``destination`` and then moved in one rename each, after everything
-    succeeded, so an error leaves ``destination`` untouched (files of earlier runs are replaced only on success).
+    succeeded, so an error leaves ``destination`` untouched (files of earlier runs are replaced only on success,
+    other files in ``destination`` are kept: several ``generate`` commands share one figures folder).
     """
     destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.partial-", dir=destination.parent))
+    staging = _staging_directory(destination)
     try:
         yield staging
         destination.mkdir(parents=True, exist_ok=True)
@@ -238,6 +297,33 @@ def atomic_directory(destination: str | os.PathLike) -> Iterator[Path]:
                 target.mkdir(parents=True, exist_ok=True)
             else:
                 os.replace(item, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def replaced_directory(destination: str | os.PathLike) -> Iterator[Path]:
+    """Yield a fresh temporary directory; on success it *replaces* ``destination`` as a whole.
+
+    Unlike :func:`atomic_directory`, nothing of an earlier ``destination`` survives (no stale file of another
+    configuration next to the new ones). The swap is two renames (old folder aside, new folder in) followed by
+    removing the old one; an error before the swap leaves ``destination`` untouched. Callers must make sure
+    ``destination`` holds nothing but their own outputs.
+    """
+    destination = Path(destination)
+    staging = _staging_directory(destination)
+    try:
+        yield staging
+        staging.chmod(0o777 & ~_current_umask())  # mkdtemp makes it private; results are an ordinary folder
+        if destination.exists():
+            old = Path(
+                tempfile.mkdtemp(prefix=f".{destination.name}.old-{os.getpid()}-", dir=destination.parent)
+            )
+            os.replace(destination, old / destination.name)
+            os.replace(staging, destination)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, destination)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

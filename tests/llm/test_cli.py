@@ -85,6 +85,13 @@ def test_training_is_not_faked(capsys):
         ("experiment.fraction=0", r"experiment.fraction must lie in (0, 1], got 0"),
         ("experiment.train_processor=speed", "experiment.train_processor='speed' is not a valid option"),
         ("experiment.fractoin=0.5", "Could not override 'experiment.fractoin'"),
+        ("+foo=3", "unknown key 'foo' in override '+foo=3'"),
+        ("++foo=3", "unknown key 'foo' in override '++foo=3'"),
+        (
+            "+experiment.fractoin=0.5",
+            "unknown key 'experiment.fractoin' in override '+experiment.fractoin=0.5'",
+        ),
+        ("+seed=1", "An item is already at 'seed'"),
         ("seed=[", "invalid configuration"),
     ],
 )
@@ -150,3 +157,10 @@ def test_run_identity():
         {**config, "experiment": {**config["experiment"], "dataset": {}}}
     )
     assert config_hash({**config, "version": 7}) != identity.hash
+
+
+def test_force_add_of_an_existing_key_is_a_plain_override():
+    from responserank.llm.config import compose_config
+
+    cfg = compose_config(["experiment=bt", "++seed=3", "++model_seed=5", "++experiment.fraction=0.5"])
+    assert (cfg.seed, cfg.model_seed, cfg.experiment.fraction) == (3, 5, 0.5)

@@ -41,6 +41,7 @@ from responserank.fitting.table import (
     Comparisons,
     ComparisonTableError,
     FitError,
+    plain,
     prepare_comparisons,
     read_table,
     split_strata_into_random_groups,
@@ -162,7 +163,8 @@ def fit(
         stratum: column(s) whose value combinations delimit comparable strengths (e.g. ``"subject"``); default
             one global stratum.
         group_size: additionally split each stratum into random groups of this many comparisons.
-        query: ``DataFrame.query`` expression selecting rows (e.g. ``"YesNo == 0"``).
+        query: row filter, e.g. ``"YesNo == 0 and subject in [1, 2]"``: column names, literals, comparisons and
+            and/or/not only (:mod:`responserank.fitting.query`; never evaluated as Python).
         item_features, item_key, feature_columns: optional per-item features table for a linear feature model
             (default: one utility parameter per item).
         methods: subset of ``bt``, ``responserank``, ``rt_regression``, ``margin_bt`` (default: all the data
@@ -187,6 +189,12 @@ def fit(
         ComparisonTableError: bad table or column mapping (message names column and example row).
         FitError: bad option (also a ValueError and a responserank.reporting.AnalysisError).
     """
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise FitError(f"seed must be an integer >= 0, got {plain(seed)!r}")
+    if out is not None:  # fail before the work, not after it
+        from responserank.fitting.report import check_results_folder
+
+        check_results_folder(out)
     stratum = (stratum,) if isinstance(stratum, str) else tuple(stratum or ())
     columns = Columns(item_a, item_b, choice, a_chosen_value, strength, strength_higher_is_stronger, stratum)
     features = None if item_features is None else _load(item_features)

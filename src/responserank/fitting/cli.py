@@ -65,7 +65,9 @@ def add_fit_parser(commands) -> argparse.ArgumentParser:
         help="also split each stratum into random groups of K comparisons (seeded)",
     )
     columns.add_argument(
-        "--query", metavar="EXPR", help='pandas query selecting the rows to use, e.g. "YesNo == 0"'
+        "--query",
+        metavar="EXPR",
+        help='rows to use: comparisons of columns with literals joined by and/or/not, e.g. "YesNo == 0 and rt < 5"',
     )
     features = parser.add_argument_group("feature model (default: one utility parameter per item)")
     features.add_argument(
@@ -117,7 +119,12 @@ def add_fit_parser(commands) -> argparse.ArgumentParser:
     )
     fitting.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
     fitting.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument("--out", required=True, metavar="DIR", help="results folder (created or updated)")
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="results folder (created, or replaced as a whole if it holds an earlier fit)",
+    )
     parser.set_defaults(handler=run_fit)
     return parser
 
@@ -166,9 +173,12 @@ def run_fit(args: argparse.Namespace) -> None:
     print(f"{'method':<{width}}  held-out accuracy  held-out log-likelihood")
     for row in metrics.itertuples(index=False):
         print(f"{row.method:<{width}}  {row.heldout_accuracy:17.4f}  {row.heldout_log_likelihood:23.4f}")
-    rr = result.paired[
-        (result.paired["method"] == "responserank") & (result.paired["metric"] == "heldout_accuracy")
-    ]
+    paired = result.paired  # empty (no columns) when only BT was fitted
+    rr = (
+        paired[(paired["method"] == "responserank") & (paired["metric"] == "heldout_accuracy")]
+        if len(paired)
+        else paired
+    )
     if len(rr):
         from responserank.reporting import format_p_value
 

@@ -1,6 +1,7 @@
 """The results folder of ``responserank fit``: CSV tables, ``report.md`` and three PNG figures.
 
-Files (all written into a staging folder and moved into place only when everything succeeded):
+Files (all written into a staging folder that replaces the results folder as a whole only when everything
+succeeded, so no file of an earlier run — e.g. ``coefficients.csv`` of a feature model — survives next to them):
 
 * ``utilities.csv`` — ``method, item, utility, utility_sd, comparisons``
 * ``metrics.csv`` — ``method, heldout_accuracy, heldout_log_likelihood`` (+ SDs over splits, ``n_splits``,
@@ -25,9 +26,11 @@ from responserank.reporting import (
     BT_COLOR,
     RR_COLOR,
     RT_REGRESSION_COLOR,
-    atomic_directory,
+    AnalysisError,
+    check_output_dir,
     configure_matplotlib,
     format_p_value,
+    replaced_directory,
     save_figure,
 )
 
@@ -39,6 +42,18 @@ METHOD_STYLE = {
     "margin_bt": ("Margin BT", MARGIN_BT_COLOR, "D"),
 }
 MAX_ITEMS_SHOWN = 60
+OUTPUT_FILES = (
+    "utilities.csv",
+    "metrics.csv",
+    "paired_comparison.csv",
+    "learning_curve.csv",
+    "fold_metrics.csv",
+    "coefficients.csv",
+    "utilities.png",
+    "strength_vs_utility_gap.png",
+    "accuracy_by_training_fraction.png",
+    "report.md",
+)
 
 
 def label(method: str) -> str:
@@ -326,11 +341,33 @@ def render_report(result, figures: dict[str, str], command: str | None) -> str:
     return "\n".join(lines)
 
 
+def check_results_folder(out: str | os.PathLike) -> Path:
+    """Before any work: ``out`` must be creatable and writable, and, if it exists, hold nothing but the files of
+    an earlier fit (they are replaced as a whole, so anything else would be deleted). One-line
+    :class:`~responserank.fitting.table.FitError` otherwise; returns ``out``."""
+    from responserank.fitting.table import FitError
+
+    try:
+        out = check_output_dir(out, "--out")
+    except AnalysisError as error:
+        raise FitError(str(error)) from None
+    if out.is_dir():
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in OUTPUT_FILES)
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+            raise FitError(
+                f"--out {out} holds files that are not results of responserank fit ({shown}); the results "
+                "folder is replaced as a whole, so choose a new or empty folder"
+            )
+    return out
+
+
 def write_results(result, out: str | os.PathLike, command: str | None = None) -> Path:
-    """Write every file of the results folder ``out`` atomically; returns ``out``."""
+    """Write the results folder ``out``: built in a staging folder that replaces ``out`` as a whole on success
+    (stale staging folders of killed runs are removed first); returns ``out``."""
+    out = check_results_folder(out)
     configure_matplotlib()
-    out = Path(out)
-    with atomic_directory(out) as staging:
+    with replaced_directory(out) as staging:
         result.utilities.to_csv(staging / "utilities.csv", index=False)
         result.metrics.to_csv(staging / "metrics.csv", index=False)
         result.paired.to_csv(staging / "paired_comparison.csv", index=False)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from responserank import segments
-from responserank.fitting.table import FitError
+from responserank.fitting.table import FitError, plain
 
 
 @dataclass(frozen=True)
@@ -72,9 +72,9 @@ def kfold_splits(
     """
     n = stratum.shape[0]
     if int(folds) != folds or folds < 2:
-        raise FitError(f"folds must be an integer >= 2, got {folds!r}")
+        raise FitError(f"folds must be an integer >= 2, got {plain(folds)!r}")
     if int(repeats) != repeats or repeats < 1:
-        raise FitError(f"repeats must be an integer >= 1, got {repeats!r}")
+        raise FitError(f"repeats must be an integer >= 1, got {plain(repeats)!r}")
     if n < folds:
         raise FitError(f"{n} comparisons cannot be split into {folds} folds")
     fractions = np.asarray(fractions, dtype=np.float64)

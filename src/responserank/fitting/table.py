@@ -156,14 +156,16 @@ class Comparisons:
 # --------------------------------------------------------------------------------------------------------------
 
 
+def plain(value: object) -> object:
+    """``value`` as a plain Python object for messages: ``2``, not ``np.int64(2)``."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _example(frame: pd.DataFrame, bad: np.ndarray, column: str) -> str:
     first = int(np.flatnonzero(bad)[0])
     count = int(bad.sum())
-    value = frame[column].iloc[first]
-    if isinstance(value, np.generic):  # show 0.0, not np.float64(0.0)
-        value = value.item()
-    label = frame.index[first]
-    label = label.item() if isinstance(label, np.generic) else label
+    value = plain(frame[column].iloc[first])
+    label = plain(frame.index[first])
     return f"e.g. row {label!r} has {value!r} ({count} row{'s' if count != 1 else ''} affected)"
 
 
@@ -205,7 +207,7 @@ def _parse_choice(frame: pd.DataFrame, column: str, a_chosen_value: object) -> n
         text = str(a_chosen_value).strip().lower()
         if text not in ("true", "false", "1", "0"):
             raise ComparisonTableError(
-                f"column {column!r} holds booleans but the a-chosen value {a_chosen_value!r} is not "
+                f"column {column!r} holds booleans but the a-chosen value {plain(a_chosen_value)!r} is not "
                 "true/false/1/0"
             )
         is_a = values.to_numpy() == (text in ("true", "1"))
@@ -214,25 +216,25 @@ def _parse_choice(frame: pd.DataFrame, column: str, a_chosen_value: object) -> n
             target = float(a_chosen_value)
         except (TypeError, ValueError):
             raise ComparisonTableError(
-                f"column {column!r} is numeric but the a-chosen value {a_chosen_value!r} is not a number"
+                f"column {column!r} is numeric but the a-chosen value {plain(a_chosen_value)!r} is not a number"
             ) from None
         is_a = values.to_numpy(dtype=float) == target
     else:
         is_a = (values.astype(str) == str(a_chosen_value)).to_numpy()
     if not is_a.any():
-        found = ", ".join(map(repr, pd.unique(values)[:10]))
+        found = ", ".join(repr(plain(v)) for v in pd.unique(values)[:10])
         raise ComparisonTableError(
-            f"column {column!r}: the a-chosen value {a_chosen_value!r} never occurs (values found: {found}); "
+            f"column {column!r}: the a-chosen value {plain(a_chosen_value)!r} never occurs (values found: {found}); "
             "check --a-chosen-value"
         )
     others = values[~is_a]
     if others.nunique() > 1:
-        b_value = others.value_counts().index[0]  # the commonest other value is read as "b chosen"
+        b_value = plain(others.value_counts().index[0])  # the commonest other value is read as "b chosen"
         unknown = ~is_a & (values != b_value).to_numpy()
         raise _fail(
             frame,
             column,
-            f"unknown choice coding: expected only {a_chosen_value!r} (a chosen) and one other value "
+            f"unknown choice coding: expected only {plain(a_chosen_value)!r} (a chosen) and one other value "
             f"(b chosen, here {b_value!r})",
             unknown,
         )
@@ -354,8 +356,9 @@ def prepare_comparisons(
     Args:
         frame: the comparison table, one row per choice.
         columns: column mapping.
-        query: optional ``DataFrame.query`` expression selecting the rows to use (e.g. ``"YesNo == 0"``); row
-            labels in messages still refer to the full table.
+        query: optional row filter (e.g. ``"YesNo == 0"``) in the safe subset of ``DataFrame.query`` syntax of
+            :mod:`responserank.fitting.query` (columns, literals, comparisons, and/or/not); row labels in messages
+            still refer to the full table.
         item_features: optional per-item features table for a linear feature model ``u(item) = x_item · w``.
         item_key: column of ``item_features`` holding the item ids (required with ``item_features``).
         feature_columns: feature columns to use (default: every column except ``item_key``).
@@ -364,10 +367,9 @@ def prepare_comparisons(
         ComparisonTableError: see the module docstring.
     """
     if query:
-        try:
-            frame = frame.query(query)
-        except Exception as error:
-            raise ComparisonTableError(f"--query {query!r} failed on the table: {error}") from error
+        from responserank.fitting.query import query_rows  # a safe filter language, never eval
+
+        frame = query_rows(frame, query)
     if len(frame) == 0:
         raise ComparisonTableError(
             "the table has no rows" + (f" matching --query {query!r}" if query else "")
@@ -406,7 +408,7 @@ def prepare_comparisons(
             names = " × ".join(map(repr, columns.stratum))
             warnings.append(
                 f"column {names}: {int((sizes == 1).sum())} stratum/strata hold a single comparison, e.g. row "
-                f"{frame.index[int(np.flatnonzero(single)[0])]!r} ({keys[single][0]!r}); ResponseRank treats "
+                f"{plain(frame.index[int(np.flatnonzero(single)[0])])!r} ({keys[single][0]!r}); ResponseRank treats "
                 "such a comparison as a plain Bradley–Terry term (its strength is unused)"
             )
     else:
@@ -449,7 +451,7 @@ def split_strata_into_random_groups(comparisons: Comparisons, group_size: int, s
     order and cut into consecutive groups. The group is the new stratum. Vectorized.
     """
     if int(group_size) != group_size or group_size < 1:
-        raise ComparisonTableError(f"group size must be a positive integer, got {group_size!r}")
+        raise ComparisonTableError(f"group size must be a positive integer, got {plain(group_size)!r}")
     n = comparisons.num_comparisons
     random_position = random_groups(n, 1, seed)
     order = segments.lexsort(comparisons.stratum, random_position)

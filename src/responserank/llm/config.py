@@ -69,11 +69,55 @@ def compose_config(overrides: list[str], config_dir: str | os.PathLike | None = 
         raise PipelineError(f"choose a preset with experiment=<name>; valid presets: {', '.join(presets)}")
     if chosen[-1] not in presets:
         raise PipelineError(f"unknown preset experiment={chosen[-1]!r}; valid presets: {', '.join(presets)}")
+    added = _added_keys(overrides, dirs)
     try:
         with initialize_config_dirs(dirs, version_base=None, job_name="rr_llm"):
-            return compose(config_name="config", overrides=list(overrides))
+            cfg = compose(config_name="config", overrides=list(overrides))
+            if added:  # '+key=…' and '++key=…' may only touch keys the config already has
+                base = compose(config_name="config", overrides=[o for o in overrides if o not in added])
     except (HydraException, OmegaConfBaseException, ValueError) as error:
         raise PipelineError(f"invalid configuration: {_one_line(error)}") from error
+    for text, key in added.items():
+        if not _has_key(base, key):
+            raise PipelineError(
+                f"unknown key {key!r} in override {text!r}: the config has no such option (every option is listed "
+                "in conf/llm/config.yaml and conf/llm/experiment/_base.yaml; '+' cannot add new ones)"
+            )
+    return cfg
+
+
+_ABSENT = object()
+
+
+def _has_key(cfg: DictConfig, key: str) -> bool:
+    """True if ``key`` (dotted) exists in ``cfg``, also when its value is null or still missing (``???``)."""
+    from omegaconf.errors import MissingMandatoryValue
+
+    try:
+        return OmegaConf.select(cfg, key, default=_ABSENT, throw_on_missing=True) is not _ABSENT
+    except MissingMandatoryValue:
+        return True
+
+
+def _added_keys(overrides: list[str], dirs: list[Path]) -> dict[str, str]:
+    """``{override text: key}`` of the ``+key=…`` / ``++key=…`` overrides of config *keys* (not of config groups
+    such as ``+experiment=bt``, nor Hydra's own ``hydra.*`` settings)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(overrides))
+    except HydraException:
+        return {}  # compose reports the syntax error in one line
+    added = {}
+    for text, override in zip(overrides, parsed, strict=True):
+        key = override.key_or_group
+        if not (override.is_add() or override.is_force_add()) or key == "hydra" or key.startswith("hydra."):
+            continue
+        if any((folder / key).is_dir() for folder in dirs):  # a config group
+            continue
+        added[text] = key
+    return added
 
 
 def to_container(cfg: DictConfig) -> dict[str, Any]:

@@ -19,8 +19,10 @@ from __future__ import annotations
 import concurrent.futures as futures
 import contextlib
 import datetime as _dt
+import functools
 import json
 import multiprocessing
+import os
 import shutil
 import signal
 import sys
@@ -42,6 +44,14 @@ from responserank.synthetic.config import (
     ExperimentConfig,
     available_options,
     resolve_num_processes,
+)
+from responserank.synthetic.processes import (
+    die_with_parent,
+    marker_text,
+    new_owner_token,
+    release_marker,
+    run_is_owned,
+    sigint_ignored,
 )
 from responserank.synthetic.trials import (
     is_trial_complete,
@@ -147,18 +157,30 @@ def _remove_stale_staging(directory: Path) -> None:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _worker_init() -> None:
-    torch.set_num_threads(1)
+def _worker_init(parent_pid: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what happens on Ctrl-C
+    die_with_parent(parent_pid)
+    torch.set_num_threads(1)
 
 
-def run_and_write_batch(config: ExperimentConfig, directory: str, trials: Sequence[int]) -> list[int]:
-    """Worker task: train trials ``trials`` together and write their folders; returns the trials written."""
+def run_and_write_batch(
+    config: ExperimentConfig, directory: str, trials: Sequence[int], owner: tuple[str, int] | None = None
+) -> list[int]:
+    """Worker task: train trials ``trials`` together and write their folders; returns the trials written.
+
+    ``owner`` = (owner token, parent pid) for a pool worker: a trial folder is renamed into place only while the
+    parent is alive and the run's ``ABORTED`` marker still carries the token (never into an aborted run).
+    """
     outputs = run_batch(config, trials)
+    may_commit = None
+    if owner is not None:
+        marker = Path(directory) / ABORTED_MARKER
+        may_commit = functools.partial(run_is_owned, marker, *owner)
     written = []
     for output in outputs:
         if not is_trial_complete(Path(directory), output.trial, config):
-            write_trial(Path(directory), output, config)
+            if write_trial(Path(directory), output, config, may_commit) is None:
+                break
             written.append(output.trial)
     return written
 
@@ -193,8 +215,20 @@ def pending_batches(config: ExperimentConfig, directory: Path) -> tuple[list[lis
     return [b for b in batches if not set(b) <= complete], len(complete)
 
 
-def execute(config: ExperimentConfig, directory: Path) -> int:
-    """Run every unfinished batch; returns the number of trials newly written."""
+def _terminate_workers(executor: futures.ProcessPoolExecutor) -> None:
+    """End the pool's workers now (the in-flight batches are abandoned; resume recomputes them)."""
+    processes = dict(getattr(executor, "_processes", None) or {})  # no public API before Python 3.14
+    for process in processes.values():
+        with contextlib.suppress(Exception):
+            process.terminate()
+
+
+def execute(config: ExperimentConfig, directory: Path, owner_token: str) -> int:
+    """Run every unfinished batch; returns the number of trials newly written.
+
+    With a process pool, workers write only while ``directory/ABORTED`` carries ``owner_token``; on an interrupt
+    or error the parent releases the marker and terminates the workers before re-raising.
+    """
     batches, done = pending_batches(config, directory)
     if not batches:
         return 0
@@ -205,14 +239,25 @@ def execute(config: ExperimentConfig, directory: Path) -> int:
                 for batch in batches:
                     bar.update(len(run_and_write_batch(config, str(directory), batch)))
             return bar.n - done
+        owner = (owner_token, os.getpid())
         context = multiprocessing.get_context("spawn")
-        executor = futures.ProcessPoolExecutor(num_processes, mp_context=context, initializer=_worker_init)
+        executor = None
         try:
-            jobs = [executor.submit(run_and_write_batch, config, str(directory), batch) for batch in batches]
+            with sigint_ignored():  # inherited by the workers: an early Ctrl-C reaches only this process
+                executor = futures.ProcessPoolExecutor(
+                    num_processes, mp_context=context, initializer=_worker_init, initargs=(os.getpid(),)
+                )
+                jobs = [
+                    executor.submit(run_and_write_batch, config, str(directory), batch, owner)
+                    for batch in batches
+                ]
             for job in futures.as_completed(jobs):
                 bar.update(len(job.result()))
         except BaseException:
-            executor.shutdown(wait=True, cancel_futures=True)
+            release_marker(directory / ABORTED_MARKER)
+            if executor is not None:
+                _terminate_workers(executor)
+                executor.shutdown(wait=True, cancel_futures=True)
             raise
         executor.shutdown(wait=True)
         return bar.n - done
@@ -228,13 +273,14 @@ def run_experiment(config: ExperimentConfig, raw_config: dict[str, Any], directo
         raise ConfigError(f"{directory} already holds an experiment; pass resume={directory} to continue it")
     directory.mkdir(parents=True, exist_ok=True)
     aborted = directory / ABORTED_MARKER
-    write_text_atomic(aborted, "run started but not finished; continue with resume=<this directory>\n")
+    owner_token = new_owner_token()
+    write_text_atomic(aborted, marker_text(owner_token))
     if not config.resume or not (directory / "metadata.json").exists():
         write_text_atomic(
             directory / "metadata.json", json.dumps(metadata(config, _dt.datetime.now()), indent=2)
         )
         write_config_dump(directory, raw_config)
-    execute(config, directory)
+    execute(config, directory, owner_token)
     aborted.unlink()
     return directory
 

@@ -12,7 +12,8 @@ Initial weights: one draw per trial and architecture from the stream ``learner_i
 all learners and sizes of that trial (paired comparisons).
 
 Trial folders are written to a hidden staging folder and renamed into place (``trial_<k>``) in one atomic step,
-so a trial folder is either complete or absent.
+so a trial folder is either complete or absent; a pool worker renames only while its parent still owns the run
+(:mod:`responserank.synthetic.processes`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -228,8 +229,17 @@ def trial_directory(experiment_dir: Path, trial: int) -> Path:
     return Path(experiment_dir) / f"trial_{trial}"
 
 
-def write_trial(experiment_dir: Path, output: TrialOutput, config: ExperimentConfig) -> Path:
-    """Write ``trial_<k>/`` (dataset CSVs and results files) atomically; returns the folder."""
+def write_trial(
+    experiment_dir: Path,
+    output: TrialOutput,
+    config: ExperimentConfig,
+    may_commit: Callable[[], bool] | None = None,
+) -> Path | None:
+    """Write ``trial_<k>/`` (dataset CSVs and results files) atomically; returns the folder.
+
+    ``may_commit`` is asked right before the atomic rename; when it answers False the staged files are removed,
+    nothing appears in ``experiment_dir`` and None is returned (a pool worker whose run was aborted).
+    """
     destination = trial_directory(experiment_dir, output.trial)
     if destination.exists():
         raise FileExistsError(f"{destination} already exists; refusing to overwrite a finished trial")
@@ -245,6 +255,9 @@ def write_trial(experiment_dir: Path, output: TrialOutput, config: ExperimentCon
             output.dataset.to_frame("test").to_csv(data_dir / "test.csv", index=False)
         for (learner, size), payload in output.results.items():
             (staging / results_file_name(learner, size)).write_text(json.dumps(payload), encoding="utf-8")
+        if may_commit is not None and not may_commit():
+            shutil.rmtree(staging, ignore_errors=True)
+            return None
         os.rename(staging, destination)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

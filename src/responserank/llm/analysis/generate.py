@@ -40,6 +40,7 @@ from responserank.llm.analysis.stats import PairedTest, markdown_tests, run_test
 from responserank.llm.analysis.tables import latex_tables, markdown_datasize_table, markdown_full_data_table
 from responserank.reporting import (
     atomic_directory,
+    check_output_dir,
     check_usetex,
     configure_matplotlib,
     save_figure,
@@ -102,6 +103,7 @@ def generate(
     cache_dir: str | os.PathLike, figures_dir: str | os.PathLike, usetex: bool = False
 ) -> list[Path]:
     """Read the cache, write every output; returns the written paths (relative to ``figures_dir``)."""
+    check_output_dir(figures_dir, "FIGURES_DIR")  # before the work: one line, not a traceback at the end
     check_usetex(usetex)
     cache = read_cache(cache_dir)
     results = finished_results(cache)

@@ -18,6 +18,7 @@ from pathlib import Path
 from responserank.reporting import (
     AnalysisError,
     atomic_directory,
+    check_output_dir,
     check_usetex,
     configure_matplotlib,
     summary_with_section,
@@ -77,6 +78,7 @@ def generate(
     cache_dir: str | os.PathLike, figures_dir: str | os.PathLike, usetex: bool = False
 ) -> list[Path]:
     """Read the cache, write every output; returns the written paths (relative to ``figures_dir``)."""
+    check_output_dir(figures_dir, "FIGURES_DIR")  # before the work: one line, not a traceback at the end
     check_usetex(usetex)
     results = read_results(cache_dir)
     stats = compute_statistics(results.ppo, results.reward_models)

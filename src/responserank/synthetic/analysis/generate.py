@@ -30,6 +30,7 @@ import matplotlib
 from responserank.reporting import (
     AnalysisError,
     atomic_directory,
+    check_output_dir,
     check_usetex,
     configure_matplotlib,
     save_figure,
@@ -147,9 +148,7 @@ def summary_markdown(groups: dict[str, list[DatasetResults]]) -> str:
 
 def generate(cache_dir: str | os.PathLike, figures_dir: str | os.PathLike, usetex: bool = False) -> list[str]:
     """Write all outputs for the triplets found in ``cache_dir`` to ``figures_dir``; returns the file names."""
-    figures_dir = Path(figures_dir)
-    if figures_dir.exists() and not figures_dir.is_dir():
-        raise AnalysisError(f"{figures_dir}: output path exists and is not a folder")
+    figures_dir = check_output_dir(figures_dir, "FIGURES_DIR")
     groups = triplets(load_caches(cache_dir))
     check_usetex(usetex)
     written = []
