@@ -17,8 +17,9 @@ Implementations, each timed as the median wall time of forward + backward:
   backward (the sort is done outside the timing, in its favour);
 * ``naive loop``: the loop definition of ``tests/reference_losses.py`` (only up to ``--naive-max`` comparisons).
 
-Peak memory of ``loss`` is measured in a fresh subprocess per case: ``ru_maxrss`` after the timed call minus the
-resident set just before it (torch allocations are invisible to tracemalloc), so it is the growth the loss causes.
+Peak memory of ``loss`` is measured in a fresh subprocess per case: ``ru_maxrss`` after one forward + backward
+minus the resident set just before it (after a small warm-up call that pays torch's one-off lazy initialisation;
+torch allocations are invisible to tracemalloc), so it is the growth the loss causes on that input.
 """
 
 from __future__ import annotations
@@ -100,6 +101,7 @@ def _resident_bytes() -> int:
 def memory_case(kind: str, n: int, num_strata: int, threads: int) -> dict:
     """Run in a fresh process: peak resident growth of one forward + backward (bytes) and the process peak."""
     torch.set_num_threads(threads)
+    responserank_loss(*make_inputs(kind, 1_000, 501)).backward()  # one-off lazy initialisation of torch
     inputs = make_inputs(kind, n, num_strata)
     before = _resident_bytes()
     responserank_loss(*inputs).backward()
