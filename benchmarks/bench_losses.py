@@ -8,17 +8,19 @@ Cases (float32 utilities, float64 ranks without duplicates):
 * ``mixed``: half of the comparisons in one stratum, the other half singletons (the heavy-tailed shape of
   annotator data that made a kernel padded to the largest stratum quadratic).
 
-Implementations, each timed as the median wall time of forward + backward:
+Implementations, each timed as the median CPU time of this process (and wall time) of forward + backward; on
+one thread CPU time equals wall time on an idle machine and is far less disturbed by other processes:
 
 * ``loss``: ``responserank_loss(u_chosen, u_rejected, rank, stratum)``, sorting and laying out on every call;
 * ``reused``: the same with a ``stratum_layout`` computed once beforehand (``layout=``), as in a training loop
   whose ranks and strata do not change;
 * ``tight loop``: one ``logcumsumexp`` per stratum over its presorted differences plus the anchor, one
-  backward (the sort is done outside the timing, in its favour);
+  backward (the sort is done outside the timing, in its favour; up to ``--tight-max`` comparisons);
 * ``naive loop``: the loop definition of ``tests/reference_losses.py`` (only up to ``--naive-max`` comparisons).
 
-Peak memory of ``loss`` is measured in a fresh subprocess per case: ``ru_maxrss`` after the timed call minus the
-resident set just before it (torch allocations are invisible to tracemalloc), so it is the growth the loss causes.
+Peak memory of ``loss`` is measured in a fresh subprocess per case (Linux): the peak resident set ``VmHWM`` of one
+forward + backward minus the resident set just before it (after a small warm-up call that pays torch's one-off lazy initialisation;
+torch allocations are invisible to tracemalloc), so it is the growth the loss causes on that input.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -81,29 +82,39 @@ def tight_loop(inputs):
     return loss
 
 
-def time_forward_backward(loss_fn, inputs, repeats: int) -> float:
+def time_forward_backward(loss_fn, inputs, repeats: int) -> tuple[float, float]:
+    """Median (wall seconds, CPU seconds of this process) of ``repeats`` forward + backward passes."""
     u_chosen, u_rejected, rank, stratum = inputs
-    times = []
+    wall, cpu = [], []
     for _ in range(repeats):
         u_chosen.grad = u_rejected.grad = None
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         loss_fn(u_chosen, u_rejected, rank, stratum).backward()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return statistics.median(wall), statistics.median(cpu)
 
 
-def _resident_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+def _status_bytes(field: str) -> int:
+    """A ``kB`` field of ``/proc/self/status`` (``VmRSS``: resident now, ``VmHWM``: peak of this process image)."""
+    with open("/proc/self/status") as f:
+        line = next(line for line in f if line.startswith(field + ":"))
+    return int(line.split()[1]) * 1024
 
 
 def memory_case(kind: str, n: int, num_strata: int, threads: int) -> dict:
-    """Run in a fresh process: peak resident growth of one forward + backward (bytes) and the process peak."""
+    """Run in a fresh process: peak resident growth of one forward + backward (bytes) and the process peak.
+
+    ``VmHWM`` rather than ``ru_maxrss``: the latter carries over the parent's peak through fork + exec.
+    """
     torch.set_num_threads(threads)
+    responserank_loss(*make_inputs(kind, 1_000, 501)).backward()  # one-off lazy initialisation of torch
     inputs = make_inputs(kind, n, num_strata)
-    before = _resident_bytes()
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset VmHWM to the current resident set
+    before = _status_bytes("VmRSS")
     responserank_loss(*inputs).backward()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = _status_bytes("VmHWM")
     return {"growth": peak - before, "peak": peak}
 
 
@@ -114,8 +125,17 @@ def measure_memory(kind: str, n: int, num_strata: int, threads: int) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1e3:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
+def _seconds(seconds: float) -> str:
+    return f"{seconds * 1e3:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def _time(wall_and_cpu: tuple[float, float]) -> str:
+    wall, cpu = wall_and_cpu
+    return "–" if cpu != cpu else f"{_seconds(cpu)} ({_seconds(wall)})"
+
+
+def _ratio(slow: float, fast: float) -> str:
+    return "–" if slow != slow else f"{slow / fast:.0f}×"
 
 
 def main() -> None:
@@ -123,6 +143,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed repetitions of the vectorized loss")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
     parser.add_argument("--naive-max", type=int, default=10_000, help="largest N for the naive loop")
+    parser.add_argument("--tight-max", type=int, default=100_000, help="largest N for the tight loop")
     parser.add_argument("--memory-case", help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -131,8 +152,8 @@ def main() -> None:
         print(json.dumps(memory_case(kind, int(n), int(num_strata), args.threads)))
         return
     print(
-        f"torch {torch.__version__}, {args.threads} thread(s), float32, forward + backward, median wall time, "
-        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        f"torch {torch.__version__}, {args.threads} thread(s), float32, forward + backward; median CPU time of "
+        f"this process (wall time in brackets), load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
     print("case | N | strata | loss | reused | tight loop | naive loop | ×tight | ×naive | memory")
     for kind, n, num_strata in CASES:
@@ -145,12 +166,14 @@ def main() -> None:
         time_forward_backward(responserank_loss, inputs, 1)  # warm-up
         full = time_forward_backward(responserank_loss, inputs, args.repeats)
         fast = time_forward_backward(reused, inputs, args.repeats)
-        tight_fn = tight_loop(inputs)
-        tight = time_forward_backward(tight_fn, inputs, 1 if n > 100_000 else 3)
         with torch.no_grad():
             value = responserank_loss(*inputs).item()
-            assert abs(tight_fn().item() - value) <= 1e-4 * abs(value), "tight loop disagrees"
-        naive = float("nan")
+        tight = naive = (float("nan"), float("nan"))
+        if n <= args.tight_max:
+            tight_fn = tight_loop(inputs)
+            tight = time_forward_backward(tight_fn, inputs, 1 if n > 10_000 else 3)
+            with torch.no_grad():
+                assert abs(tight_fn().item() - value) <= 1e-4 * abs(value), "tight loop disagrees"
         if n <= args.naive_max:
             naive = time_forward_backward(responserank_loss_loop, inputs, 1)
             with torch.no_grad():
@@ -160,12 +183,9 @@ def main() -> None:
             kind,
             f"{n:,}",
             f"{num_strata:,}",
-            _ms(full),
-            _ms(fast),
-            _ms(tight),
-            _ms(naive) if naive == naive else "–",
-            f"{tight / fast:.0f}×",
-            f"{naive / fast:.0f}×" if naive == naive else "–",
+            *(_time(t) for t in (full, fast, tight, naive)),
+            _ratio(tight[1], fast[1]),
+            _ratio(naive[1], fast[1]),
             f"{memory['growth'] / 2**20:.0f} MiB (process peak {memory['peak'] / 2**20:.0f} MiB)",
         ]
         print(" | ".join(row), flush=True)

@@ -221,6 +221,7 @@ class StratumLayout:
         stratum_sizes: ``[S]`` int64, comparisons per stratum.
         slot, risk_slot: ``[N]`` int64, buffer index of the comparison and of the start of its risk set.
         anchor_slot: ``[S]`` int64, buffer index of each stratum's anchor (the start of its row).
+        row: ``[N]`` int64, index of the comparison's row among all rows in buffer order (block by block).
         buckets: ``(offset, rows, width)`` of each block of equally wide rows in the buffer.
         buffer_size: total slots.
         largest_stratum: size of the largest stratum.
@@ -236,6 +237,7 @@ class StratumLayout:
     slot: torch.Tensor
     risk_slot: torch.Tensor
     anchor_slot: torch.Tensor
+    row: torch.Tensor
     buckets: tuple[tuple[int, int, int], ...]
     buffer_size: int
     largest_stratum: int
@@ -330,6 +332,8 @@ def _build_layout(rank, stratum, ties, tie_tolerance, generator) -> StratumLayou
     row_in_block[by_width] = segments.position_in_segment(row_width[by_width])
     block_of_stratum = torch.searchsorted(widths, row_width)
     anchor_slot = block_offset[block_of_stratum] + row_in_block * row_width
+    rows_before_block = torch.cumsum(rows_per_width, 0) - rows_per_width
+    row_of_stratum = rows_before_block[block_of_stratum] + row_in_block
     row_end = anchor_slot[segment] + sizes[segment]  # the strongest comparison's slot
     widths_list, rows_list, offsets_list = widths.tolist(), rows_per_width.tolist(), block_offset.tolist()
     buckets = tuple(zip(offsets_list, rows_list, widths_list, strict=True))
@@ -343,6 +347,7 @@ def _build_layout(rank, stratum, ties, tie_tolerance, generator) -> StratumLayou
         slot=row_end - position,
         risk_slot=row_end - risk_position,
         anchor_slot=anchor_slot,
+        row=row_of_stratum[segment],
         buckets=buckets,
         buffer_size=int(sum(r * w for _, r, w in buckets)),
         largest_stratum=int(sizes.max()),
@@ -395,38 +400,37 @@ class _AnchoredPlackettLuce(torch.autograd.Function):
         buffer = _scan_buffer(sorted_diff, layout, anchor)
         scaled = torch.empty_like(buffer)  # exp(x − row max)
         prefix = torch.empty_like(buffer)  # cumsum of scaled along the row
-        log_prefix = torch.empty_like(buffer)  # log of the prefix sums: the log risk sets
         first_real = 0 if anchor else 1
-        unsafe_rows = []
-        for x, e, p, c in zip(
-            _blocks(buffer, layout),
-            _blocks(scaled, layout),
-            _blocks(prefix, layout),
-            _blocks(log_prefix, layout),
-            strict=True,
+        row_maxima, unsafe_rows = [], []
+        for x, e, p in zip(
+            _blocks(buffer, layout), _blocks(scaled, layout), _blocks(prefix, layout), strict=True
         ):
             row_max = x.amax(1, keepdim=True)
             torch.sub(x, row_max, out=e).exp_()
             torch.cumsum(e, 1, out=p)
-            torch.log(p, out=c).add_(row_max)
+            row_maxima.append(row_max.view(-1))
             unsafe_rows.append(p[:, first_real] < _FAST_PATH_MIN_PREFIX)
-        any_unsafe = bool(torch.cat(unsafe_rows).any())
-        if any_unsafe:
+        risk_prefix = prefix[layout.risk_slot]
+        log_risk = torch.log(risk_prefix).add_(torch.cat(row_maxima)[layout.row])  # log risk-set sums, [N]
+        unsafe = torch.cat(unsafe_rows)
+        log_prefix = None
+        if bool(unsafe.any()):
+            log_prefix = torch.full_like(buffer, float("-inf"))
             for x, c, bad in zip(
                 _blocks(buffer, layout), _blocks(log_prefix, layout), unsafe_rows, strict=True
             ):
                 c[bad] = torch.logcumsumexp(x[bad], 1)
-        per_comparison = log_prefix[layout.risk_slot] - buffer[layout.slot]
+            log_risk = torch.where(unsafe[layout.row], log_prefix[layout.risk_slot], log_risk)
         nll = torch.zeros(layout.num_strata, dtype=torch.float64, device=buffer.device)
-        nll = nll.index_add_(0, layout.segment, per_comparison)
-        ctx.save_for_backward(sorted_diff, scaled, prefix, log_prefix)
+        nll = nll.index_add_(0, layout.segment, log_risk - sorted_diff.to(torch.float64))
+        ctx.save_for_backward(sorted_diff, scaled, risk_prefix, log_prefix)
         ctx.layout, ctx.anchor = layout, anchor
-        ctx.unsafe_rows = unsafe_rows if any_unsafe else None
+        ctx.unsafe_rows = unsafe_rows if log_prefix is not None else None
         return nll.to(sorted_diff.dtype)
 
     @staticmethod
     def backward(ctx, grad_nll):
-        sorted_diff, scaled, prefix, log_prefix = ctx.saved_tensors
+        sorted_diff, scaled, risk_prefix, log_prefix = ctx.saved_tensors
         layout = ctx.layout
         if torch.is_grad_enabled():  # create_graph=True: a differentiable gradient for higher derivatives
             with torch.enable_grad():
@@ -434,7 +438,7 @@ class _AnchoredPlackettLuce(torch.autograd.Function):
             (grad,) = torch.autograd.grad(nll, sorted_diff, grad_nll.to(nll.dtype), create_graph=True)
             return grad, None, None
         g = grad_nll.to(torch.float64)[layout.segment]
-        ratio = torch.zeros_like(prefix).index_add_(0, layout.risk_slot, g / prefix[layout.risk_slot])
+        ratio = torch.zeros_like(scaled).index_add_(0, layout.risk_slot, g / risk_prefix)
         # Reversing the whole buffer reverses every row in place: one cumsum per block is the reverse cumsum.
         flipped = ratio.flip(0)
         total = layout.buffer_size
