@@ -328,6 +328,59 @@ def replaced_directory(destination: str | os.PathLike) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def check_csv_records(path: str | os.PathLike) -> None:
+    """Raise a one-line :class:`AnalysisError` unless every record of the CSV file ``path`` has as many fields as
+    its header and the file ends with a line break.
+
+    ``pandas.read_csv`` fills a short row with NaN and reads a number cut in half as its prefix, so a cache cut
+    mid-line (an interrupted copy or download) would silently change the results; this check (Python's ``csv``
+    module, quoted fields spanning lines included) names the first bad line instead.
+    """
+    import csv
+
+    path = Path(path)
+    csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))  # histories are long JSON lists in one field
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header is None:
+                raise AnalysisError(f"{path}: empty file (no header line)")
+            for record in reader:
+                if record and len(record) != len(header):
+                    raise AnalysisError(
+                        f"{path}: line {reader.line_num} has {len(record)} fields but the header has "
+                        f"{len(header)} (a truncated or malformed row)"
+                    )
+            last_line = reader.line_num
+        with path.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            if handle.tell() > 0:
+                handle.seek(-1, os.SEEK_END)
+                if handle.read(1) not in (b"\n", b"\r"):
+                    raise AnalysisError(
+                        f"{path}: line {last_line} does not end with a line break: the file looks truncated"
+                    )
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise AnalysisError(f"{path}: cannot read CSV ({' '.join(str(error).split())})") from error
+
+
+def check_range(
+    values, path: str | os.PathLike, column: str, low: float, high: float, meaning: str, row_offset: int = 2
+) -> None:
+    """Raise a one-line :class:`AnalysisError` naming file, column, line and value if a non-missing value of the
+    sequence ``values`` lies outside ``[low, high]`` (``meaning`` says why, e.g. "a fraction, not a percentage");
+    ``row_offset`` maps a 0-based position to the file's line number (2 for a CSV with one header line)."""
+    array = np.asarray(values, dtype=np.float64)
+    outside = ~np.isnan(array) & ~((array >= low) & (array <= high))
+    if outside.any():
+        row = int(np.flatnonzero(outside)[0])
+        raise AnalysisError(
+            f"{path}: line {row + row_offset}: column {column!r} = {array[row]:g} is outside [{low:g}, {high:g}] "
+            f"({meaning}; {int(outside.sum())} value(s) affected)"
+        )
+
+
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary file in the same folder and an atomic rename.
 

@@ -202,3 +202,11 @@ def test_replaced_directory_keeps_the_old_folder_on_failure(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert destination.stat().st_mode & 0o777 == 0o777 & ~mask
+
+
+def test_the_current_folder_is_not_a_results_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for out in (".", ".."):
+        assert main(["fit", "missing.csv", *ARGS, "--out", out]) == 1
+        assert "is the current folder or one above it" in one_line_error(capsys)
+    assert list(tmp_path.iterdir()) == []

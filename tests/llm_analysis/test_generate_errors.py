@@ -44,7 +44,43 @@ def _cache(folder, runs=None, registry=REGISTRY, meta="{}"):
         (folder / "meta.json").write_text(meta)
 
 
+def _cut(folder, where: str):
+    """A cache whose runs.csv lost the end of a row (issue 11: pandas read the rest as NaN / a number's prefix)."""
+    _cache(folder, runs=_runs().assign(source="wandb:rr/llm"))  # the last column is filled in every row
+    path = folder / "runs.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    if where == "end of file":  # an interrupted copy: the last row stops after a few fields
+        path.write_text("".join(lines[:-1]) + lines[-1][: len(lines[-1]) // 3])
+    elif where == "inside the last number":  # all fields present, the last one cut short, no final newline
+        path.write_text("".join(lines)[:-4])
+    else:  # a row in the middle lost its tail
+        lines[3] = lines[3][: len(lines[3]) // 2] + "\n"
+        path.write_text("".join(lines))
+
+
 CASES = {
+    "row cut at the end of the file": (
+        lambda c: _cut(c, "end of file"),
+        "runs.csv: line 7 has 6 fields but the header has 23 (a truncated or malformed row)",
+    ),
+    "row cut inside the last number": (
+        lambda c: _cut(c, "inside the last number"),
+        "runs.csv: line 7 does not end with a line break: the file looks truncated",
+    ),
+    "row cut in the middle": (lambda c: _cut(c, "middle"), "runs.csv: line 4 has"),
+    "accuracy in percent": (
+        lambda c: _cache(c, runs=_runs().assign(eval_accuracy=[0.7, 0.7, 75.0, 0.7, 0.7, 0.7])),
+        "runs.csv: line 4: column 'eval_accuracy' = 75 is outside [0, 1] (metrics are fractions in [0, 1], "
+        "not percentages; 1 value(s) affected)",
+    ),
+    "RewardBench category in percent": (
+        lambda c: _cache(c, runs=_runs().assign(**{"eval/rewardbench_v2/section/Math_score": 42.0})),
+        "column 'eval/rewardbench_v2/section/Math_score' = 42 is outside [0, 1]",
+    ),
+    "negative count": (
+        lambda c: _cache(c, runs=_runs().assign(train_examples=-5)),
+        "column 'train_examples' = -5 is outside [0, inf] (a count of examples",
+    ),
     "missing folder": (lambda c: None, "does not exist"),
     "missing runs.csv": (
         lambda c: (c.mkdir(), (c / "registry.yaml").write_text(REGISTRY)),

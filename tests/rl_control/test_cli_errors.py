@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from responserank.rl_control.analysis.cli import main
-from responserank.rl_control.results import PPO_COLUMNS
+from responserank.rl_control.results import PPO_COLUMNS, REWARD_MODEL_COLUMNS
 
 NAME = "RL_ppo_Swimmer-v5_12_comparative_12_nfeedback_5000"
 
@@ -23,6 +23,21 @@ def _write_runs(folder, rows):
 
 def _row(name=NAME, steps=(1, 2), rewards=(1.0, 2.0)):
     return ["id", name, "x", 0.0, False, 12, json.dumps(list(steps)), json.dumps(list(rewards))]
+
+
+def _truncated(cache):
+    """Issue 11: a CSV cut mid-row (an interrupted copy) was read with NaN-padded fields."""
+    _write_runs(cache, [_row(), _row(steps=(1, 2, 3), rewards=(1.0, 2.0, 3.0))])
+    path = cache / "mujoco_runs.csv"
+    path.write_bytes(path.read_bytes()[:-40])
+
+
+def _reward_models(cache, accuracy):
+    _write_runs(cache, [_row()])
+    frame = pd.DataFrame(
+        [["m1", NAME.removeprefix("RL_"), "x", 0.0, False, 12, accuracy]], columns=list(REWARD_MODEL_COLUMNS)
+    )
+    frame.to_csv(cache / "mujoco_rew_model_data.csv", index=False)
 
 
 def _run(capsys, argv):
@@ -43,6 +58,13 @@ def _run(capsys, argv):
         (lambda cache: _write_runs(cache, [_row(rewards=())]), "differ in length"),
         (lambda cache: _write_runs(cache, [_row(steps=(), rewards=())]), "no PPO run has a non-empty"),
         (lambda cache: _write_runs(cache, [_row(name="RL_ppo_Swimmer_12")]), "does not follow"),
+        (_truncated, "mujoco_runs.csv: line 3 has 4 fields but the header has 8"),
+        (lambda cache: _write_runs(cache, [_row(rewards=(1.0, float("nan")))]), "entry 1 is nan"),
+        (lambda cache: _write_runs(cache, [_row(steps=(2, 1))]), "non-negative and non-decreasing"),
+        (
+            lambda cache: _reward_models(cache, 87.5),
+            "mujoco_rew_model_data.csv: line 2: column 'val_accuracy' = 87.5 is outside [0, 1]",
+        ),
     ],
 )
 def test_generate_bad_cache(tmp_path, capsys, setup, message):

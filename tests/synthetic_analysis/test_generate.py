@@ -321,14 +321,55 @@ def test_paired_comparison_drops_nan_pairs_and_truncates():
     assert result.mean_difference == pytest.approx(np.mean([0.2, -0.1, 0.3]))
 
 
-def test_load_cache_keeps_nan_values(stochastic_cache, tmp_path):
+@pytest.mark.parametrize(
+    "path_in_cache, value, expected",
+    [
+        (("rr", "0.5", "pearson_distance_correlation", 1), None, "rr @ size 0.5: 'pearson_distance_correlation' trial 2: value is null"),
+        (("bt", "1.0", "choice_accuracy", 0), float("nan"), "bt @ size 1.0: 'choice_accuracy' trial 1: value is nan"),
+        (("rr", "1.0", "choice_accuracy", 3), 75.0, "rr @ size 1.0: 'choice_accuracy' trial 4: value 75 is outside [0, 1] (an accuracy is a fraction"),
+        (("rr_perm", "0.5", "pearson_distance_correlation", 0), -1.5, "value -1.5 is outside [-1, 1] (a correlation"),
+    ],
+)  # fmt: skip
+def test_null_nan_and_out_of_range_values_are_errors_naming_learner_size_and_trial(
+    stochastic_cache, tmp_path, capsys, path_in_cache, value, expected
+):
+    """Issue 11: a null was dropped (a cell averaged 1 of the 2 trials its header claimed); 75.0 was shown as
+    the best accuracy ("319.7 ± 1356.1")."""
     cache = json.loads((stochastic_cache / "stochastic.json").read_text())
-    cache["rr"]["sizes"]["0.5"]["summary_metrics"]["pearson_distance_correlation"][0]["value"] = float("nan")
+    learner, size, metric, trial = path_in_cache
+    assert size in cache[learner]["sizes"], sorted(cache[learner]["sizes"])
+    cache[learner]["sizes"][size]["summary_metrics"][metric][trial]["value"] = value
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir()
+    (cache_dir / "stochastic.json").write_text(json.dumps(cache))
+    with pytest.raises(AnalysisError, match=re.escape(expected)):
+        load_cache(cache_dir / "stochastic.json")
+    code, err = run_cli(capsys, "generate", cache_dir, tmp_path / "figures")
+    assert_one_line_error(code, err, "stochastic.json", expected)
+    assert not (tmp_path / "figures").exists()
+
+
+@pytest.mark.parametrize(
+    "name, value, expected",
+    [
+        ("test_abs_logit_diff_rt_kendall_tau", None, "value is null"),
+        ("test_abs_logit_diff_rt_kendall_tau", 2.0, "outside [-1, 1]"),
+        ("test_confusion_matrix", -3, "outside [0, inf]"),
+    ],
+)
+def test_dataset_metrics_are_checked_too(stochastic_cache, tmp_path, name, value, expected):
+    cache = json.loads((stochastic_cache / "stochastic.json").read_text())
+    entry = cache["dataset_metrics"][name][1]
+    if name == "test_confusion_matrix":
+        entry["value"][0][1] = value
+    elif isinstance(entry["value"], dict):
+        entry["value"]["x"] = value
+    else:
+        entry["value"] = value
     path = tmp_path / "stochastic.json"
     path.write_text(json.dumps(cache))
-    results = load_cache(path)
-    assert np.isnan(results.metrics["pearson_distance_correlation"]["rr"][0, 0])
-    assert results.metrics["pearson_distance_correlation"]["rr"].shape == (2, 4)
+    with pytest.raises(AnalysisError, match=re.escape(expected)):
+        load_cache(path)
 
 
 def test_confusion_file_names():

@@ -351,6 +351,9 @@ def check_results_folder(out: str | os.PathLike) -> Path:
         out = check_output_dir(out, "--out")
     except AnalysisError as error:
         raise FitError(str(error)) from None
+    resolved, cwd = out.resolve(), Path.cwd().resolve()
+    if resolved == cwd or resolved in cwd.parents:
+        raise FitError(f"--out {out} is the current folder or one above it; name a results subfolder")
     if out.is_dir():
         foreign = sorted(p.name for p in out.iterdir() if p.name not in OUTPUT_FILES)
         if foreign:

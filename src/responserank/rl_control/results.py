@@ -9,8 +9,9 @@ CSV files in one folder (the "cache")::
     highway_rew_model_data.csv  (optional)  same, merge-v0
 
 PPO files: ``run_id, run_name, env, noise, is_rt, seed, global_step_history, reward_history`` with the two
-histories as JSON lists of equal length. Reward-model files: ``run_id, run_name, env, noise, is_rt, seed,
-val_accuracy``. Environment, noise, variant and seed are derived from ``run_name``; the columns of the same name
+histories as JSON lists of equal length (finite numbers; steps non-negative and non-decreasing). Reward-model files: ``run_id, run_name, env, noise, is_rt, seed,
+val_accuracy`` (a fraction in [0, 1]; empty when the run logged none, as ``collect`` notes). Every row must have
+the header's field count. Environment, noise, variant and seed are derived from ``run_name``; the columns of the same name
 are redundant copies and are ignored when reading. Run names::
 
     [RL_]ppo_<env>_<seed>_comparative_<seed>[_noise_<level>]_nfeedback_<n>[_rt1.0]
@@ -31,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from responserank.reporting import AnalysisError
+from responserank.reporting import AnalysisError, check_csv_records, check_range
 
 PPO_FILES = {"mujoco": "mujoco_runs.csv", "highway": "highway_runs.csv"}
 REWARD_MODEL_FILES = {"mujoco": "mujoco_rew_model_data.csv", "highway": "highway_rew_model_data.csv"}
@@ -86,6 +87,7 @@ def parse_run_name(name: str) -> RunName:
 
 
 def _read_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    check_csv_records(path)  # a row cut mid-line is an error naming the line, not NaN-padded fields
     try:
         frame = pd.read_csv(path, dtype={"run_id": str, "run_name": str})
     except (OSError, ValueError, pd.errors.ParserError) as error:
@@ -126,6 +128,11 @@ def _json_list(text, path: Path, row: int, column: str) -> np.ndarray:
         ) from error
     if array.ndim != 1:
         raise AnalysisError(f"{path}: row {row + 2}: column {column} is not a flat JSON list")
+    if not np.isfinite(array).all():
+        index = int(np.flatnonzero(~np.isfinite(array))[0])
+        raise AnalysisError(
+            f"{path}: row {row + 2}: column {column}: entry {index} is {array[index]} (histories must be finite)"
+        )
     return array
 
 
@@ -139,6 +146,11 @@ def read_ppo_runs(path: str | os.PathLike) -> pd.DataFrame:
     ):
         step = _json_list(step_text, path, row, "global_step_history")
         reward = _json_list(reward_text, path, row, "reward_history")
+        if step.size and (step.min() < 0 or np.any(np.diff(step) < 0)):
+            raise AnalysisError(
+                f"{path}: row {row + 2}: global_step_history must be non-negative and non-decreasing "
+                "(environment steps)"
+            )
         if step.shape != reward.shape:
             raise AnalysisError(
                 f"{path}: row {row + 2}: global_step_history and reward_history differ in length "
@@ -163,6 +175,9 @@ def read_reward_model_runs(path: str | os.PathLike) -> pd.DataFrame:
         raise AnalysisError(
             f"{path}: row {row + 2}: val_accuracy {frame['val_accuracy'].iloc[row]!r} is not a number"
         )
+    check_range(
+        accuracy, path, "val_accuracy", 0.0, 1.0, "an accuracy is a fraction in [0, 1], not a percentage"
+    )
     frame = frame.assign(val_accuracy=accuracy)
     frame = frame.drop_duplicates("run_id", keep="last")
     return frame[["run_id", "run_name", "env", "noise", "variant", "seed", "val_accuracy"]].reset_index(

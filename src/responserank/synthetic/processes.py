@@ -95,6 +95,9 @@ def sigint_ignored() -> Iterator[None]:
     """Ignore SIGINT while the block runs (main thread only). Children spawned meanwhile inherit the ignored
     disposition across ``exec`` — a blocked signal mask is not inherited by ``spawn`` children — so they never
     raise ``KeyboardInterrupt`` while importing; a Ctrl-C within the few milliseconds of the block is lost."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         yield

@@ -13,8 +13,8 @@ either. ``runs.csv`` has one row per training run; columns (``names.py``):
 ``display_name``              free text (wandb display name / run name)
 metrics                       ``eval_accuracy``, ``eval/rewardbench_v1/overall/accuracy_score``,
                               ``eval/rewardbench_v2/overall/accuracy_score``,
-                              ``eval/rewardbench_v2/section/<category>_score`` — fractions in [0, 1], empty if
-                              not evaluated
+                              ``eval/rewardbench_v2/section/<category>_score`` — fractions in [0, 1] (the
+                              RB v2 Ties score in [-1, 1]), empty if not evaluated; other values are errors
 statistics                    ``train_examples``, ``test_examples``, ``non_singleton_fraction``,
                               ``avg_fragment_size`` (optional columns)
 ``preset``, ``source``        ours (optional): preset name of a local run; ``wandb:<path>`` or ``local``
@@ -38,13 +38,22 @@ import pandas as pd
 
 from responserank.llm.analysis.names import CACHE_COLUMNS, METRIC_COLUMNS, REQUIRED_COLUMNS, STATISTIC_COLUMNS
 from responserank.llm.analysis.registry import Experiment, load_registry
-from responserank.reporting import AnalysisError, atomic_directory
+from responserank.reporting import AnalysisError, atomic_directory, check_csv_records, check_range
 
 RUNS_FILE = "runs.csv"
 REGISTRY_FILE = "registry.yaml"
 META_FILE = "meta.json"
 FORMAT = "responserank.llm.cache/1"
 FRACTION_DECIMALS = 6  # fractions are rounded so that 0.30000000000000004 and 0.3 are one group
+DEFAULT_METRIC_RANGE = (0.0, 1.0, "metrics are fractions in [0, 1], not percentages")
+METRIC_RANGES = {  # column → (low, high, why); metric columns not listed use DEFAULT_METRIC_RANGE
+    # RewardBench v2's Ties score adds a margin term to an accuracy and can dip below 0 (paper runs: -0.01).
+    "eval/rewardbench_v2/section/Ties_score": (-1.0, 1.0, "the Ties score lies in [-1, 1], not a percentage"),
+    "train_examples": (0.0, np.inf, "a count of examples"),
+    "test_examples": (0.0, np.inf, "a count of examples"),
+    "non_singleton_fraction": (0.0, 1.0, "a fraction in [0, 1], not a percentage"),
+    "avg_fragment_size": (1.0, np.inf, "the mean partition size is at least 1"),
+}
 
 
 @dataclass
@@ -66,7 +75,11 @@ def _check_numeric(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
 
 
 def read_runs(path: Path) -> pd.DataFrame:
-    """Read and validate ``runs.csv`` (required columns, numeric metrics, integer seeds, fractions in (0, 1])."""
+    """Read and validate ``runs.csv``: every row has the header's field count (a row cut mid-line is an error
+    naming the line), required columns, numeric metrics within their ranges (:data:`METRIC_RANGES`), integer
+    seeds, fractions in (0, 1]."""
+    if path.is_file():
+        check_csv_records(path)
     try:
         frame = pd.read_csv(path, dtype={"run_id": str, "run_name": str, "egid": str, "run_state": str})
     except FileNotFoundError as error:
@@ -83,6 +96,8 @@ def read_runs(path: Path) -> pd.DataFrame:
             raise AnalysisError(f"{path}: row {row + 2}: column {column!r} is empty")
     for column in (*METRIC_COLUMNS, *(c for c in STATISTIC_COLUMNS if c in frame.columns)):
         frame[column] = _check_numeric(frame, column, path)
+        low, high, meaning = METRIC_RANGES.get(column, DEFAULT_METRIC_RANGE)
+        check_range(frame[column], path, column, low, high, meaning)
     seeds = _check_numeric(frame, "seed", path)
     fractions = _check_numeric(frame, "fraction", path)
     bad_seed = seeds.isna() | (seeds != np.round(seeds))

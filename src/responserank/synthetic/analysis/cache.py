@@ -1,7 +1,10 @@
 """Read and check the collected caches (``<cache_dir>/<config>.json``, spec ``synthetic.md`` §6).
 
 A cache becomes a :class:`DatasetResults` of plain arrays; every problem (corrupt JSON, a missing learner, size,
-metric or trial) is raised as a one-line :class:`AnalysisError` naming the file, before anything is drawn.
+metric or trial, a null / NaN value, a value outside its metric's range such as an accuracy of 75.0) is raised as
+a one-line :class:`AnalysisError` naming the file, learner, size, metric and trial, before anything is drawn.
+A missing value is an error rather than a smaller sample: a table cell must average the trials its header
+claims.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ class DatasetResults:
     """Results of one dataset config.
 
     ``sizes``: training-set fractions, ascending, shape ``[S]``. ``metrics[metric][learner]``: shape ``[S, T]``
-    (size × trial; NaN where a run reported no value, e.g. a constant PDC). ``kendall_tau``: ``[T]``.
+    (size × trial; always finite). ``kendall_tau``: ``[T]``.
     ``confusion``: ``[T, 2, 2]`` counts, row = 1[u1 > u2], column = y (index 1 = option 1).
     """
 
@@ -46,11 +49,30 @@ class DatasetResults:
         return self.kendall_tau.shape[0]
 
 
-def _number(value, path: Path, where: str) -> float:
-    if value is None:
-        return math.nan
-    if isinstance(value, bool) or not isinstance(value, int | float):
+# Metric → (low, high, meaning): the range of its definition.
+RANGES: dict[str, tuple[float, float, str]] = {
+    "choice_accuracy": (0.0, 1.0, "an accuracy is a fraction in [0, 1], not a percentage"),
+    "pearson_distance_correlation": (-1.0, 1.0, "a correlation lies in [-1, 1]"),
+    KENDALL_TAU: (-1.0, 1.0, "Kendall's tau lies in [-1, 1]"),
+    CONFUSION_MATRIX: (0.0, math.inf, "a confusion matrix holds counts >= 0"),
+}
+
+
+def _number(value, path: Path, where: str, metric: str | None = None) -> float:
+    """``value`` as a float; null / NaN / infinite values and values outside ``metric``'s range are errors."""
+    if isinstance(value, bool) or not isinstance(value, int | float | type(None)):
         raise AnalysisError(f"{path}: {where}: expected a number, got {value!r}")
+    if value is None or not math.isfinite(value):
+        raise AnalysisError(
+            f"{path}: {where}: value is {'null' if value is None else value}; every trial needs a finite value "
+            "(summaries would otherwise silently average fewer trials than reported)"
+        )
+    if metric in RANGES:
+        low, high, meaning = RANGES[metric]
+        if not low <= value <= high:
+            raise AnalysisError(
+                f"{path}: {where}: value {value:g} is outside [{low:g}, {high:g}] ({meaning})"
+            )
     return float(value)
 
 
@@ -122,7 +144,10 @@ def load_cache(path: str | os.PathLike, config: str | None = None) -> DatasetRes
                 where = f"{learner} @ size {key}: {metric!r}"
                 if metric not in summary:
                     raise AnalysisError(f"{path}: {where} missing")
-                values = [_number(e["value"], path, where) for e in _entries(summary[metric], path, where)]
+                entries = _entries(summary[metric], path, where)
+                values = [
+                    _number(e["value"], path, f"{where} trial {k + 1}", metric) for k, e in enumerate(entries)
+                ]
                 if num_trials is None:
                     num_trials = len(values)
                     first_where = where
@@ -152,14 +177,17 @@ def load_cache(path: str | os.PathLike, config: str | None = None) -> DatasetRes
         value = entry["value"]
         x = value.get("x") if isinstance(value, dict) else value
         x = x[0] if isinstance(x, list) and len(x) == 1 else x
-        taus.append(_number(x, path, f"{KENDALL_TAU!r} of trial {k + 1}"))
+        taus.append(_number(x, path, f"{KENDALL_TAU!r} of trial {k + 1}", KENDALL_TAU))
     confusions = []
     for k, entry in enumerate(dataset_metrics[CONFUSION_MATRIX]):
         matrix = np.asarray(entry["value"], dtype=object)
         if matrix.shape != (2, 2):
             raise AnalysisError(f"{path}: {CONFUSION_MATRIX!r} of trial {k + 1} is not a 2×2 matrix")
         confusions.append(
-            [[_number(v, path, f"{CONFUSION_MATRIX!r} of trial {k + 1}") for v in row] for row in matrix]
+            [
+                [_number(v, path, f"{CONFUSION_MATRIX!r} of trial {k + 1}", CONFUSION_MATRIX) for v in row]
+                for row in matrix
+            ]
         )
 
     display = metadata.get("dataset") if isinstance(metadata.get("dataset"), str) else None
