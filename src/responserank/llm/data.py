@@ -429,7 +429,9 @@ def load_tokenizer(name_or_path: str, chat_template: str = "required", gguf_file
         raise PipelineError(
             f"cannot load tokenizer {name_or_path!r} ({where}); {_POINT_TO_LOCAL_TOKENIZER}"
         ) from error
-    if chat_template == "plain" or (chat_template == "auto" and not getattr(tokenizer, "chat_template", None)):
+    if chat_template == "plain" or (
+        chat_template == "auto" and not getattr(tokenizer, "chat_template", None)
+    ):
         if chat_template == "auto":
             logging.getLogger(__name__).warning(
                 "tokenizer %r has no chat template; using the plain template (User: …/Assistant: …, then EOS)",

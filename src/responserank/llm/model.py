@@ -119,7 +119,9 @@ def _random_backbone(sizes: dict[str, Any], tokenizer) -> nn.Module:
         )
         return AutoModel.from_config(config)
     except (TypeError, ValueError) as error:
-        raise PipelineError(f"experiment.random_init={sizes!r} is not a valid LlamaConfig: {error}") from error
+        raise PipelineError(
+            f"experiment.random_init={sizes!r} is not a valid LlamaConfig: {error}"
+        ) from error
 
 
 def _pretrained_backbone(name: str, gguf_file: str | None, dtype: torch.dtype) -> nn.Module:
@@ -139,9 +141,7 @@ def _pretrained_backbone(name: str, gguf_file: str | None, dtype: torch.dtype) -
         try:
             import gguf  # noqa: F401
         except ImportError as error:
-            raise PipelineError(
-                "experiment.gguf_file needs the 'gguf' package (pip install gguf)"
-            ) from error
+            raise PipelineError("experiment.gguf_file needs the 'gguf' package (pip install gguf)") from error
     offline = not looks_local and not hub_reachable()
     try:
         kwargs: dict[str, Any] = {"dtype": dtype, "local_files_only": offline}
@@ -171,7 +171,11 @@ def load_reward_model(experiment: dict[str, Any], tokenizer, seed: int) -> Rewar
     text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
     hidden = int(text_config.hidden_size)
     if experiment["gradient_checkpointing"]:
-        backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        enable = (
+            getattr(backbone, "activation_checkpointing_enable", None)
+            or backbone.gradient_checkpointing_enable
+        )
+        enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         backbone.config.use_cache = False
     lora = experiment.get("lora") or {}
     if int(lora.get("r") or 0) > 0:

@@ -21,6 +21,7 @@ same data, rank 0 writes the record. Options: ``--cfg`` prints the resolved conf
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -53,7 +54,9 @@ def validate_training_config(config: dict[str, Any]) -> None:
     validate_config(config)
     e = config["experiment"]
 
-    def number(key: str, low: float, high: float = math.inf, *, integer: bool = False, open_low=False) -> None:
+    def number(
+        key: str, low: float, high: float = math.inf, *, integer: bool = False, open_low=False
+    ) -> None:
         value = e[key]
         ok = isinstance(value, int | float) and not isinstance(value, bool)
         ok = ok and (not integer or float(value).is_integer())
@@ -86,13 +89,16 @@ def validate_training_config(config: dict[str, Any]) -> None:
 def ensure_fixture(fixtures_dir: str | os.PathLike, spec: dict[str, Any]) -> Path:
     """The folder of the offline dataset described by ``experiment.dataset.fixture``, generated once.
 
-    ``spec`` = keyword arguments of :func:`responserank.llm.fixtures.write_multipref_fixture`
-    (``num_comparisons``, ``seed``, …). Written to a temporary folder and renamed, so concurrent runs never read a
-    half-written fixture.
+    ``spec`` = keyword arguments of :func:`responserank.llm.fixtures.make_multipref_fixture` (``num_comparisons``,
+    ``seed``, ``completion_words`` …) plus ``rewardbench_per_subset`` (examples per RewardBench subset of the
+    stand-ins written next to it; 0 = none). Written to a temporary folder and renamed, so concurrent runs never
+    read a half-written fixture.
     """
     from responserank.llm import fixtures
 
-    key = "-".join(f"{k}{spec[k]}" for k in sorted(spec)).replace("/", "_")
+    spec = dict(spec)
+    per_subset = int(spec.pop("rewardbench_per_subset", 0) or 0)
+    key = hashlib.sha256(json.dumps([spec, per_subset], sort_keys=True).encode()).hexdigest()[:12]
     target = Path(fixtures_dir).expanduser() / f"multipref-{key}"
     if (target / "tokenizer").is_dir():
         return target
@@ -101,6 +107,14 @@ def ensure_fixture(fixtures_dir: str | os.PathLike, spec: dict[str, Any]) -> Pat
         fixtures.write_multipref_fixture(tmp, "parquet", **spec)
     except TypeError as error:
         raise PipelineError(f"experiment.dataset.fixture={spec!r}: {error}") from error
+    if per_subset:
+        fixtures.write_rewardbench_fixtures(
+            tmp,
+            "parquet",
+            per_subset,
+            seed=int(spec.get("seed", 0)),
+            value_seed=int(spec.get("value_seed", 0)),
+        )
     fixtures.build_tokenizer(tmp / "tokenizer")
     try:
         tmp.replace(target)
@@ -113,8 +127,8 @@ def ensure_fixture(fixtures_dir: str | os.PathLike, spec: dict[str, Any]) -> Pat
 
 
 def with_local_inputs(config: dict[str, Any]) -> dict[str, Any]:
-    """Point ``dataset.path`` / ``tokenizer_name`` at the generated fixture when ``dataset.fixture`` is set and
-    no ``dataset.path`` was given (the resolved config keeps the fixture spec, which is in the run hash)."""
+    """Point ``dataset.path`` / ``tokenizer_name`` (and unset RewardBench paths) at the generated fixture when
+    ``dataset.fixture`` is set and no ``dataset.path`` was given (the fixture spec is in the run hash)."""
     dataset = config["experiment"]["dataset"]
     spec = dataset.get("fixture")
     if not spec or dataset["path"] is not None:
@@ -123,6 +137,11 @@ def with_local_inputs(config: dict[str, Any]) -> dict[str, Any]:
     experiment = {**config["experiment"], "dataset": {**dataset, "path": str(folder)}}
     if experiment["tokenizer_name"] is None:
         experiment["tokenizer_name"] = str(folder / "tokenizer")
+    rewardbench = dict(experiment.get("rewardbench") or {})
+    for version, sub in (("v1", "rewardbench_v1"), ("v2", "rewardbench_v2")):
+        if rewardbench.get(f"{version}_path") is None and (folder / sub).is_dir():
+            rewardbench[f"{version}_path"] = str(folder / sub)
+    experiment["rewardbench"] = rewardbench
     return {**config, "experiment": experiment}
 
 
@@ -206,38 +225,53 @@ def peak_memory_mib(device: str) -> float:
 # ------------------------------------------------------------------------------------------------------------
 
 
-def rewardbench_evaluator(experiment: dict[str, Any], tokenizer):
-    """``(frames, evaluate)``: RewardBench copies loaded now (bad copies fail before training), and a function
-    ``(score_fn, batch_size) -> metrics`` for each evaluation; ``None`` when disabled or unreachable."""
-    wanted = {"v1": experiment["eval_on_rewardbench_v1"], "v2": experiment.get("eval_on_rewardbench_v2", False)}
-    if not any(wanted.values()):
-        return None
-    try:
-        from responserank.llm import rewardbench
-    except ImportError:
-        log.info("RewardBench skipped: this build has no responserank.llm.rewardbench module")
-        return None
+def rewardbench_evaluator(experiment: dict[str, Any], tokenizer, max_tokens: int):
+    """A function ``(score_tokens, batch_size) -> metrics`` for RewardBench v1 / v2, or ``None`` when both are
+    disabled or unreachable (one log line each). Copies are loaded (and validated: missing columns are one-line
+    errors) here, before training starts. Texts are rendered with the run's chat template and cut to
+    ``max_tokens`` tokens (spec §10: 2048; never more than the model's positions)."""
+    import numpy as np
+
+    from responserank.llm import rewardbench
+
+    wanted = {
+        "v1": experiment["eval_on_rewardbench_v1"],
+        "v2": experiment.get("eval_on_rewardbench_v2", False),
+    }
     paths = experiment.get("rewardbench") or {}
     frames = {}
     for version, enabled in wanted.items():
         if not enabled:
             continue
-        loader = getattr(rewardbench, f"load_rewardbench_{version}")
-        frame = loader(paths.get(f"{version}_path"))
+        frame = getattr(rewardbench, f"load_rewardbench_{version}")(paths.get(f"{version}_path"))
         if frame is None:
-            log.info("RewardBench %s skipped: neither the hub nor a local copy is reachable", version)
+            log.info(
+                "RewardBench %s skipped: the hub is unreachable and no local copy is set "
+                "(experiment.rewardbench.%s_path=DIR)",
+                version,
+                version,
+            )
             continue
         frames[version] = frame
     if not frames:
         return None
 
-    def evaluate(score_fn, batch_size: int) -> dict[str, float]:
+    def render(messages):
+        return tokenizer.apply_chat_template(messages, tokenize=False)
+
+    def evaluate(score_tokens, batch_size: int) -> dict[str, float]:
+        def score_texts(texts: list[str]):
+            import torch
+
+            encoded = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+            return torch.from_numpy(
+                score_tokens([np.asarray(e[:max_tokens], dtype=np.int64) for e in encoded])
+            )
+
         metrics: dict[str, float] = {}
         for version, frame in frames.items():
-            evaluate_fn = getattr(rewardbench, f"evaluate_rewardbench_{version}", None)
-            if evaluate_fn is None:
-                evaluate_fn = rewardbench.evaluate_rewardbench
-            metrics |= evaluate_fn(score_fn, frame, batch_size)
+            scores = rewardbench.evaluate_rewardbench(score_texts, frame, batch_size, render=render)
+            metrics |= {f"eval/rewardbench_{version}/{k}": v for k, v in scores.items()}
         return metrics
 
     return evaluate
@@ -280,6 +314,61 @@ def _partition_size_statistics(partition, batch_size: int) -> dict[str, float]:
             int(sizes.max()),
         )
     return {"train/partitions_larger_than_batch": float(larger.sum())}
+
+
+def loss_options(experiment: dict[str, Any]) -> dict[str, bool]:
+    """The loss switches of :class:`~responserank.llm.trainer.RewardTrainer` for a resolved experiment."""
+    return {
+        "use_rr_loss": bool(experiment["use_rr_loss"]) and not experiment["baseline"],
+        "allow_ties": bool(experiment["allow_ties"]),
+        "divide_by_len": bool(experiment["divide_by_len"]),
+        "accumulation_aware_scaling": bool(experiment["accumulation_aware_scaling"]),
+    }
+
+
+def training_arguments(
+    experiment: dict[str, Any],
+    run_dir: str | os.PathLike,
+    *,
+    device: str = "cpu",
+    evaluate: bool = True,
+    seed: int = 42,
+    run_name: str | None = None,
+    use_wandb: bool = False,
+):
+    """``TrainingArguments`` from a resolved experiment (spec §8): every optimiser / schedule knob of the
+    presets maps to one argument here; the model is never saved (``save_strategy: "no"``)."""
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=str(Path(run_dir) / "trainer"),
+        per_device_train_batch_size=experiment["batch_size"],
+        per_device_eval_batch_size=experiment["batch_size"],
+        gradient_accumulation_steps=experiment["gradient_accumulation_steps"],
+        num_train_epochs=experiment["epochs"],
+        learning_rate=experiment["learning_rate"],
+        lr_scheduler_type=experiment["lr_scheduler_type"],
+        warmup_steps=float(experiment["warmup_ratio"]),  # a float < 1 is a ratio of the total steps
+        adam_beta1=experiment["adam_beta1"],
+        adam_beta2=experiment["adam_beta2"],
+        adam_epsilon=experiment["adam_epsilon"],
+        weight_decay=experiment["weight_decay"],
+        max_grad_norm=experiment["max_grad_norm"],
+        bf16=experiment["bf16"],
+        use_cpu=device == "cpu",
+        eval_strategy="epoch" if evaluate else "no",
+        eval_on_start=bool(experiment["eval_on_start"]) and evaluate,
+        logging_steps=experiment["logging_steps"],
+        save_strategy="no",
+        report_to=["wandb"] if use_wandb else "none",
+        run_name=run_name,
+        seed=seed,
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        ddp_find_unused_parameters=False,
+        average_tokens_across_devices=False,
+        disable_tqdm=False,
+    )
 
 
 def train(
@@ -325,11 +414,14 @@ def train(
         statistics |= {f"packing/{k}": v for k, v in sampler.statistics.items()}
     rr_batches = not experiment["baseline"] and experiment["sampler"]["name"] != "random"
     if rr_batches:
-        statistics |= _partition_size_statistics(prepared.train.partition_id.to_numpy(), experiment["batch_size"])
-    rewardbench_evaluate = rewardbench_evaluator(experiment, tokenizer)
+        statistics |= _partition_size_statistics(
+            prepared.train.partition_id.to_numpy(), experiment["batch_size"]
+        )
 
     # model
     model = load_reward_model(experiment, tokenizer, seeds.trainer_seed)
+    positions = getattr(model.config, "max_position_embeddings", None) or 2048
+    rewardbench_evaluate = rewardbench_evaluator(experiment, tokenizer, min(2048, int(positions)))
     parameters = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
 
@@ -345,7 +437,11 @@ def train(
     if state.num_processes > 1:
         broadcast_object_list(decision)
     if decision[0]:
-        log.info("skipped: run %s already exists (%s); SKIP_EXISTING_RUN_CHECK=true runs it again", identity.run_name, found)
+        log.info(
+            "skipped: run %s already exists (%s); SKIP_EXISTING_RUN_CHECK=true runs it again",
+            identity.run_name,
+            found,
+        )
         return None
 
     use_wandb = _wandb_enabled(config.get("wandb", {}).get("enabled")) and state.is_main_process
@@ -356,7 +452,9 @@ def train(
         "parameters": parameters,
         "trainable_parameters": trainable,
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
-        "loss": "responserank" if experiment["use_rr_loss"] and not experiment["baseline"] else "bradley_terry",
+        "loss": "responserank"
+        if experiment["use_rr_loss"] and not experiment["baseline"]
+        else "bradley_terry",
         "accuracy_ties": "a tie in the reward counts as half a correct pair",
         "epochs": [],
     }
@@ -371,7 +469,7 @@ def train(
             fraction=experiment["fraction"],
             run_state=run_state,
             dry_run=False,
-            run_id=str(run_dir),
+            run_id=None,  # collect names local runs by their folder below --runs-dir
             metrics=_finite_numbers(metrics),
             statistics=_finite_numbers(statistics),
             config=_json_safe(config),
@@ -387,8 +485,6 @@ def train(
     record("running", {})
 
     # trainer
-    from transformers import TrainingArguments
-
     pad_id = tokenizer.pad_token_id
     test = prepared.test
     test_sequences = list(test.chosen_input_ids) + list(test.rejected_input_ids)
@@ -410,44 +506,18 @@ def train(
         rewards = score(test_sequences, "eval MultiPref")
         metrics = pairwise_metrics(rewards[: len(test)], rewards[len(test) :], prefix="eval")
         if rewardbench_evaluate is not None:
-
-            def score_texts(texts: list[str]) -> torch.Tensor:
-                encoded = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
-                ids = [__import__("numpy").asarray(e, dtype="int64") for e in encoded]
-                return torch.from_numpy(score(ids, "eval RewardBench"))
-
-            metrics |= rewardbench_evaluate(score_texts, eval_batch)
+            metrics |= rewardbench_evaluate(lambda ids: score(ids, "eval RewardBench"), eval_batch)
         return metrics
 
     has_test = len(test) > 0 and experiment["eval_strategy"] != "no"
-    arguments = TrainingArguments(
-        output_dir=str(run_dir / "trainer"),
-        per_device_train_batch_size=experiment["batch_size"],
-        per_device_eval_batch_size=experiment["batch_size"],
-        gradient_accumulation_steps=experiment["gradient_accumulation_steps"],
-        num_train_epochs=experiment["epochs"],
-        learning_rate=experiment["learning_rate"],
-        lr_scheduler_type=experiment["lr_scheduler_type"],
-        warmup_steps=float(experiment["warmup_ratio"]),
-        adam_beta1=experiment["adam_beta1"],
-        adam_beta2=experiment["adam_beta2"],
-        adam_epsilon=experiment["adam_epsilon"],
-        weight_decay=experiment["weight_decay"],
-        max_grad_norm=experiment["max_grad_norm"],
-        bf16=experiment["bf16"],
-        use_cpu=device == "cpu",
-        eval_strategy="epoch" if has_test else "no",
-        eval_on_start=bool(experiment["eval_on_start"]) and has_test,
-        logging_steps=experiment["logging_steps"],
-        save_strategy="no",
-        report_to=["wandb"] if use_wandb else "none",
-        run_name=identity.run_name,
+    arguments = training_arguments(
+        experiment,
+        run_dir,
+        device=device,
+        evaluate=has_test,
         seed=seeds.trainer_seed,
-        remove_unused_columns=False,
-        dataloader_num_workers=0,
-        ddp_find_unused_parameters=False,
-        average_tokens_across_devices=False,
-        disable_tqdm=False,
+        run_name=identity.run_name,
+        use_wandb=use_wandb,
     )
     if use_wandb:
         import wandb
@@ -467,12 +537,7 @@ def train(
         eval_dataset=PairDataset(test) if has_test else None,
         data_collator=PairCollator(pad_id),
         train_batch_sampler=sampler,
-        loss_options={
-            "use_rr_loss": bool(experiment["use_rr_loss"]) and not experiment["baseline"],
-            "allow_ties": bool(experiment["allow_ties"]),
-            "divide_by_len": bool(experiment["divide_by_len"]),
-            "accumulation_aware_scaling": bool(experiment["accumulation_aware_scaling"]),
-        },
+        loss_options=loss_options(experiment),
         evaluate_fn=evaluate_fn if has_test else None,
         tie_seed=seeds.trainer_seed,
     )
@@ -508,7 +573,11 @@ def train(
         raise
     except Exception as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        record("failed", epoch_metrics(), {"epochs": trainer.evaluations, "message": f"{type(error).__name__}: {first}"})
+        record(
+            "failed",
+            epoch_metrics(),
+            {"epochs": trainer.evaluations, "message": f"{type(error).__name__}: {first}"},
+        )
         raise
     finally:
         signal.signal(signal.SIGTERM, previous_handler)

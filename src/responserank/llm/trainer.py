@@ -217,7 +217,9 @@ class RewardTrainer(Trainer):
             self.pairs_seen += pairs
         return (loss, {"rewards_chosen": chosen, "rewards_rejected": rejected}) if return_outputs else loss
 
-    def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
+    def evaluate(
+        self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval"
+    ) -> dict[str, float]:
         """Our evaluation (MultiPref test accuracy, BT test loss, RewardBench) instead of the prediction loop."""
         if self.evaluate_fn is None:
             return {}
