@@ -519,7 +519,7 @@ def evaluate_rewardbench(
         for start in starts:
             batch = order[start : start + batch_size]
             output = score_fn([texts[i] for i in batch])
-            values = torch.as_tensor(output).detach().float().cpu().reshape(-1).numpy()
+            values = torch.as_tensor(output).detach().to(torch.float64).cpu().reshape(-1).numpy()
             if len(values) != len(batch):
                 raise RewardBenchError(
                     f"score_fn returned {len(values)} rewards for a batch of {len(batch)} texts"
