@@ -224,6 +224,7 @@ def test_two_processes_get_disjoint_whole_batches(store, tmp_path):
     expected_pairs = record.statistics["train_examples"] + (len(epoch[0]) if repeated else 0)
     assert record.metrics["train/pairs"] == expected_pairs
 
+
 def _train_partitions(record) -> list[int]:
     """The train partition ids of a run, recomputed from its config (same seed → same data)."""
     from responserank.llm.pipeline import Seeds, prepare_data
