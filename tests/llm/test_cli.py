@@ -11,7 +11,7 @@ import pytest
 from helpers import REPO_ROOT
 
 from responserank.llm.identity import config_hash, run_identity
-from responserank.llm.train import TRAINING_NOT_AVAILABLE, main
+from responserank.llm.train import main
 
 CLOSED_PORT = "http://127.0.0.1:9"
 
@@ -70,8 +70,13 @@ def one_line_error(capsys, *args: str) -> str:
     return lines[0]
 
 
-def test_training_is_not_faked(capsys):
-    assert one_line_error(capsys, "experiment=rr_agree") == f"error: {TRAINING_NOT_AVAILABLE}"
+def test_a_bf16_preset_on_a_machine_without_cuda_stops_with_one_line(capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    line = one_line_error(capsys, "experiment=rr_agree")
+    assert line.startswith("error: experiment.bf16=true needs a CUDA GPU with bfloat16 support")
 
 
 @pytest.mark.parametrize(

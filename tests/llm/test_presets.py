@@ -33,9 +33,9 @@ def resolved(fixture_overrides) -> dict[str, dict]:
 
 
 def test_preset_names_match_the_original():
-    """All 60 cached experiment keys of the paper plus ``rr`` (not in the paper)."""
+    """All 60 cached experiment keys of the paper plus ``rr`` (not in the paper) and the laptop-scale presets."""
     registry = yaml.safe_load((REPO_ROOT / "results" / "llm" / "registry.yaml").read_text())  # the paper's
-    assert set(PRESETS) == set(registry["experiments"]) | {"rr"}
+    assert set(PRESETS) == set(registry["experiments"]) | {"rr", "bt_tiny", "rr_agree_tiny"}
 
 
 def test_presets_have_unique_names(resolved):

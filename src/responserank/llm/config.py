@@ -50,11 +50,14 @@ def _one_line(text: str) -> str:
     return " ".join(part.strip() for part in str(text).strip().splitlines() if part.strip())
 
 
-def compose_config(overrides: list[str], config_dir: str | os.PathLike | None = None) -> DictConfig:
+def compose_config(
+    overrides: list[str], config_dir: str | os.PathLike | None = None, return_hydra_config: bool = False
+) -> DictConfig:
     """Compose ``conf/llm/config.yaml`` with Hydra overrides (``experiment=<preset>`` is required).
 
     ``config_dir`` is a folder of the user's own presets (``experiment/<name>.yaml``), searched after the
-    shipped configs as with Hydra's ``--config-dir``.
+    shipped configs as with Hydra's ``--config-dir``. ``return_hydra_config=True`` keeps the ``hydra`` node (run
+    folder, choices) for the trainer.
     """
     from hydra import compose
     from hydra.errors import HydraException
@@ -72,7 +75,9 @@ def compose_config(overrides: list[str], config_dir: str | os.PathLike | None = 
     added = _added_keys(overrides, dirs)
     try:
         with initialize_config_dirs(dirs, version_base=None, job_name="rr_llm"):
-            cfg = compose(config_name="config", overrides=list(overrides))
+            cfg = compose(
+                config_name="config", overrides=list(overrides), return_hydra_config=return_hydra_config
+            )
             if added:  # '+key=…' and '++key=…' may only touch keys the config already has
                 base = compose(config_name="config", overrides=[o for o in overrides if o not in added])
     except (HydraException, OmegaConfBaseException, ValueError) as error:
