@@ -2,6 +2,7 @@
 
     python -m responserank.synthetic.experiment_runner dataset=stochastic [num_trials=2] [dataset_sizes=[0.5,1.0]]
         [learners.bt.num_epochs=100] [resume=<run directory>] [execution_backend.num_processes=2]
+        [execution_backend=ray execution_backend.address=auto] [execution_backend=slurm execution_backend.partition=cpu]
 
 Hydra composes ``conf/synthetic/config.yaml``; the run directory is
 ``outputs/experiment_runner/<date>/<time>-configv<version>+<overrides>/`` and holds ``metadata.json``,
@@ -9,27 +10,25 @@ Hydra composes ``conf/synthetic/config.yaml``; the run directory is
 
 Flow: validate everything (unknown dataset / learner, sizes outside (0, 1], ``num_trials < 1``, a resume folder
 from another config) and print **one line** on error before any folder is created; then run the fixed trial
-batches (:mod:`responserank.synthetic.trials`) in a process pool of one-thread workers (or inline for one
-process), each worker writing its trial folders atomically; a progress bar shows trials done and the time left.
-``resume=<dir>`` skips the trials already in ``<dir>`` and gives exactly the numbers of an uninterrupted run.
+batches (:mod:`responserank.synthetic.trials`) on the chosen ``execution_backend``
+(:mod:`responserank.synthetic.execution`: a local process pool of one-thread workers by default, Ray tasks, or a
+SLURM job array), every trial folder written atomically; a progress bar shows trials done and the time left.
+``resume=<dir>`` skips the trials already in ``<dir>`` and gives exactly the numbers of an uninterrupted run,
+whichever backend ran the first part.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as futures
-import contextlib
 import datetime as _dt
 import json
-import multiprocessing
 import shutil
 import signal
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
 import yaml
 from omegaconf import OmegaConf
 
@@ -42,12 +41,8 @@ from responserank.synthetic.config import (
     available_options,
     resolve_num_processes,
 )
-from responserank.synthetic.trials import (
-    is_trial_complete,
-    run_batch,
-    trial_batches,
-    write_trial,
-)
+from responserank.synthetic.execution import BackendError, run_local, run_ray, run_slurm
+from responserank.synthetic.trials import is_trial_complete, trial_batches
 
 PROGRAM = "experiment_runner"
 ABORTED_MARKER = "ABORTED"
@@ -146,32 +141,6 @@ def _remove_stale_staging(directory: Path) -> None:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _worker_init() -> None:
-    torch.set_num_threads(1)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what happens on Ctrl-C
-
-
-def run_and_write_batch(config: ExperimentConfig, directory: str, trials: Sequence[int]) -> list[int]:
-    """Worker task: train trials ``trials`` together and write their folders; returns the trials written."""
-    outputs = run_batch(config, trials)
-    written = []
-    for output in outputs:
-        if not is_trial_complete(Path(directory), output.trial, config):
-            write_trial(Path(directory), output, config)
-            written.append(output.trial)
-    return written
-
-
-@contextlib.contextmanager
-def _single_thread() -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def _progress(config: ExperimentConfig, done: int):
     from tqdm.auto import tqdm
 
@@ -193,27 +162,20 @@ def pending_batches(config: ExperimentConfig, directory: Path) -> tuple[list[lis
 
 
 def execute(config: ExperimentConfig, directory: Path) -> int:
-    """Run every unfinished batch; returns the number of trials newly written."""
+    """Run every unfinished batch on the configured backend; returns the number of trials newly written."""
     batches, done = pending_batches(config, directory)
     if not batches:
         return 0
-    num_processes = min(resolve_num_processes(config.num_processes), len(batches))
+    backend = config.execution_backend
+    backend.require_modules()
     with _progress(config, done) as bar:
-        if num_processes == 1:
-            with _single_thread():
-                for batch in batches:
-                    bar.update(len(run_and_write_batch(config, str(directory), batch)))
-            return bar.n - done
-        context = multiprocessing.get_context("spawn")
-        executor = futures.ProcessPoolExecutor(num_processes, mp_context=context, initializer=_worker_init)
-        try:
-            jobs = [executor.submit(run_and_write_batch, config, str(directory), batch) for batch in batches]
-            for job in futures.as_completed(jobs):
-                bar.update(len(job.result()))
-        except BaseException:
-            executor.shutdown(wait=True, cancel_futures=True)
-            raise
-        executor.shutdown(wait=True)
+        if backend.name == "ray":
+            run_ray(config, directory, batches, bar.update)
+        elif backend.name == "slurm":
+            run_slurm(config, directory, batches, lambda complete: bar.update(complete - bar.n))
+        else:
+            num_processes = min(resolve_num_processes(backend.num_processes), len(batches))
+            run_local(config, directory, batches, num_processes, bar.update)
         return bar.n - done
 
 
@@ -257,6 +219,7 @@ def _check_override_names(overrides: list[str]) -> list[str]:
     except Exception as error:  # hydra's OverrideParseException and friends
         raise ConfigError(f"cannot parse overrides: {error}") from None
     datasets = available_options("dataset")
+    backends = available_options("execution_backend")
     learners = set(available_options("learner"))
     added = set()
     for override in parsed:
@@ -275,6 +238,12 @@ def _check_override_names(overrides: list[str]) -> list[str]:
             value = override.value()
             if value not in datasets:
                 raise ConfigError(f"unknown dataset {value!r}; valid datasets: {', '.join(datasets)}")
+        if key == "execution_backend" and not override.is_sweep_override():
+            value = override.value()
+            if value not in backends:
+                raise ConfigError(
+                    f"unknown execution_backend {value!r}; valid backends: {', '.join(backends)}"
+                )
         if key.startswith("learners.") and not override.is_add() and not override.is_delete():
             name = key.split(".")[1]
             if name not in learners | added:
@@ -314,6 +283,8 @@ def _hydra_task(cfg) -> None:
         directory = run_experiment(config, raw, Path(hydra_config.runtime.output_dir))
     except ConfigError as error:
         _fail(str(error))
+    except BackendError as error:
+        _fail(f"{error}; finished trials are kept, continue with resume={hydra_config.runtime.output_dir}", 1)
     except KeyboardInterrupt:
         _fail(
             f"interrupted; finished trials are kept, continue with resume={hydra_config.runtime.output_dir}",
@@ -349,6 +320,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not any(a.startswith("-") for a in args):  # --help, --cfg, -m …: Hydra's own behaviour
         try:
             config, raw = compose_config(args)
+            config.execution_backend.require_modules()
             if config.resume:
                 check_resume_compatible(Path(config.resume), raw)
         except ConfigError as error:
