@@ -39,8 +39,10 @@ def _one_line(text: str) -> str:
     return " ".join(part.strip() for part in str(text).strip().splitlines() if part.strip())
 
 
-def compose_config(overrides: list[str]) -> DictConfig:
-    """Compose ``conf/llm/config.yaml`` with Hydra overrides (``experiment=<preset>`` is required)."""
+def compose_config(overrides: list[str], return_hydra_config: bool = False) -> DictConfig:
+    """Compose ``conf/llm/config.yaml`` with Hydra overrides (``experiment=<preset>`` is required).
+
+    ``return_hydra_config=True`` keeps the ``hydra`` node (run folder, choices) for the trainer."""
     from hydra import compose, initialize_config_dir
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
@@ -55,7 +57,9 @@ def compose_config(overrides: list[str]) -> DictConfig:
         raise PipelineError(f"unknown preset experiment={chosen[-1]!r}; valid presets: {', '.join(presets)}")
     try:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None, job_name="rr_llm"):
-            return compose(config_name="config", overrides=list(overrides))
+            return compose(
+                config_name="config", overrides=list(overrides), return_hydra_config=return_hydra_config
+            )
     except (HydraException, OmegaConfBaseException, ValueError) as error:
         raise PipelineError(f"invalid configuration: {_one_line(error)}") from error
 

@@ -15,6 +15,7 @@ Tables are read as Arrow tables; the nested annotation lists are flattened with 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 from dataclasses import dataclass
@@ -390,8 +391,23 @@ _POINT_TO_LOCAL_TOKENIZER = (
 )
 
 
-def load_tokenizer(name_or_path: str):
-    """``AutoTokenizer.from_pretrained`` with a fast, clear failure when neither the hub nor a local copy works."""
+PLAIN_CHAT_TEMPLATE = (
+    "{% if bos_token %}{{ bos_token }}{% endif %}"
+    "{% for message in messages %}{{ message['role'] | capitalize }}: {{ message['content'] }}\n\n{% endfor %}"
+    "{% if eos_token %}{{ eos_token }}{% endif %}"
+)
+"""The plain template for tokenizers without a chat template: ``[BOS]User: <prompt>\n\nAssistant:
+<completion>\n\n[EOS]`` — each message as ``Role: content`` followed by a blank line, then EOS, so the reward is
+read at the EOS token."""
+
+
+def load_tokenizer(name_or_path: str, chat_template: str = "required", gguf_file: str | None = None):
+    """``AutoTokenizer.from_pretrained`` with a fast, clear failure when neither the hub nor a local copy works.
+
+    ``chat_template``: ``"required"`` — a tokenizer without one is an error; ``"auto"`` — it gets
+    :data:`PLAIN_CHAT_TEMPLATE` (one log line says so); ``"plain"`` — always the plain template.
+    ``gguf_file``: read the tokenizer from that GGUF file inside the ``name_or_path`` folder.
+    """
     from transformers import AutoTokenizer
 
     path = Path(name_or_path).expanduser()
@@ -400,8 +416,9 @@ def load_tokenizer(name_or_path: str):
         raise PipelineError(f"tokenizer directory {str(path)!r} does not exist; {_POINT_TO_LOCAL_TOKENIZER}")
     offline = not looks_local and not hub_reachable()
     try:
+        extra = {"gguf_file": gguf_file} if gguf_file else {}
         tokenizer = AutoTokenizer.from_pretrained(
-            str(path) if looks_local else name_or_path, local_files_only=offline
+            str(path) if looks_local else name_or_path, local_files_only=offline, **extra
         )
     except Exception as error:  # transformers raises OSError, ValueError, … depending on what is missing
         where = (
@@ -412,8 +429,18 @@ def load_tokenizer(name_or_path: str):
         raise PipelineError(
             f"cannot load tokenizer {name_or_path!r} ({where}); {_POINT_TO_LOCAL_TOKENIZER}"
         ) from error
+    if chat_template == "plain" or (
+        chat_template == "auto" and not getattr(tokenizer, "chat_template", None)
+    ):
+        if chat_template == "auto":
+            logging.getLogger(__name__).warning(
+                "tokenizer %r has no chat template; using the plain template (User: …/Assistant: …, then EOS)",
+                name_or_path,
+            )
+        tokenizer.chat_template = PLAIN_CHAT_TEMPLATE
     if not getattr(tokenizer, "chat_template", None):
         raise PipelineError(
-            f"tokenizer {name_or_path!r} has no chat template; the comparisons are rendered with it"
+            f"tokenizer {name_or_path!r} has no chat template; the comparisons are rendered with it "
+            "(experiment.chat_template=auto falls back to the plain template)"
         )
     return tokenizer

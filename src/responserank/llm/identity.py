@@ -3,7 +3,8 @@
 * hash = sha256 of the resolved config as JSON with sorted keys, leaving out what varies *within* a group:
   ``seed``, ``experiment.fraction``, and ``dry_run`` (a dry run announces itself by the ``dry-`` prefix instead,
   so it shows the egid the real run will get) — and where local copies are read from
-  (``experiment.dataset.path``, ``experiment.tokenizer_name``): the data and tokenizer are identified by
+  (``experiment.dataset.path``, ``experiment.tokenizer_name``, ``experiment.rewardbench.v1_path`` / ``v2_path``)
+  and where runs are written (``runs_dir``, ``fixtures_dir``, ``wandb.enabled``): the data and tokenizer are identified by
   ``experiment.dataset`` (hub id, config, options) and ``experiment.model_name``, so runs reading the same data
   from the hub or from local copies on different machines share one group.
 * egid = ``[dry-]<experiment.name>-v<BASE_VERSION>.<version>-<hash[:8]>``; eid = ``<egid>-<fraction>``;
@@ -27,6 +28,11 @@ EXCLUDED_KEYS = (
     ("dry_run",),
     ("experiment", "dataset", "path"),
     ("experiment", "tokenizer_name"),
+    ("experiment", "rewardbench", "v1_path"),
+    ("experiment", "rewardbench", "v2_path"),
+    ("runs_dir",),
+    ("fixtures_dir",),
+    ("wandb", "enabled"),
 )
 
 

@@ -24,7 +24,9 @@ write replaces the file atomically. Schema ``responserank.llm.run/1``::
       },
       "statistics": {"train_examples": 5785, "test_examples": 1443,
                      "non_singleton_fraction": 1.0, "avg_fragment_size": 4.58},
-      "config": {…}                                   # resolved config (optional, kept for reference)
+      "config": {…},                                  # resolved config (optional, kept for reference)
+      "details": {…}                                  # optional free-form JSON: identity, per-epoch metrics,
+                                                      # device, timings, messages (kept, not collected)
     }
 
 Metric and statistic names are the columns of the cache (``names.py``); the trainer's wandb-style names
@@ -96,6 +98,7 @@ class RunRecord:
     metrics: dict[str, float | None] = field(default_factory=dict)
     statistics: dict[str, float | None] = field(default_factory=dict)
     config: dict[str, Any] | None = None
+    details: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         for name in ("run_name", "egid", "experiment"):
@@ -122,6 +125,8 @@ class RunRecord:
             raise ValueError(f"run_id must be a string or null, got {self.run_id!r}")
         if self.config is not None and not isinstance(self.config, dict):
             raise ValueError("config must be a JSON object or null")
+        if self.details is not None and not isinstance(self.details, dict):
+            raise ValueError("details must be a JSON object or null")
         self.metrics = _canonical(self.metrics, "metric")
         self.statistics = _canonical(self.statistics, "statistic")
 
@@ -144,6 +149,7 @@ class RunRecord:
             "metrics": self.metrics,
             "statistics": self.statistics,
             "config": self.config,
+            "details": self.details,
         }
         return json.dumps(payload, indent=2, sort_keys=False, allow_nan=False) + "\n"
 
@@ -171,6 +177,7 @@ class RunRecord:
             metrics=payload.get("metrics") or {},
             statistics=payload.get("statistics") or {},
             config=payload.get("config"),
+            details=payload.get("details"),
         )
 
 
