@@ -191,3 +191,55 @@ def test_a_train_run_returns_the_record_state_and_raises_on_failure(tmp_path):
     assert TrainRun(command, name, "runs", str(tmp_path))() == "finished"
     with pytest.raises(RuntimeError, match="exited with status 2"):
         TrainRun([sys.executable, "-c", "raise SystemExit(2)"], "other", "runs", str(tmp_path))()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The real trainer: two tiny-preset runs (shrunk to seconds of training), then skipped as finished
+# ----------------------------------------------------------------------------------------------------------------
+
+SHRINK = [
+    "--",
+    "experiment.epochs=1",
+    "experiment.dataset.fixture.num_comparisons=96",
+    "experiment.dataset.fixture.rewardbench_per_subset=0",
+    "experiment.dataset.test_size=32",
+    "experiment.eval_on_rewardbench_v1=false",
+    "experiment.eval_on_rewardbench_v2=false",
+    "wandb.enabled=false",
+]
+TINY = ["experiments=[bt_tiny,rr_agree_tiny]", "fractions=[1.0]", "seeds=[42]"]
+
+
+def _tiny_sweep_twice(capsys, workdir: Path, *backend: str) -> None:
+    status, out, err = sweep(capsys, *TINY, *backend, *SHRINK, fake=False)
+    assert status == 0, out + err
+    runs = workdir / "outputs" / "rr_llm"
+    names = {
+        run_name_of([f"experiment={e}", "experiment.fraction=1.0", "seed=42", *SHRINK[1:]])[0]
+        for e in ("bt_tiny", "rr_agree_tiny")
+    }
+    assert records(runs) == dict.fromkeys(names, "finished")
+    for name in names:  # the trainer wrote its record into the folder the sweep chose
+        record = read_run_record(runs / name / "run_record.json")
+        assert record.metrics["eval_accuracy"] is not None
+
+    status, out, _ = sweep(capsys, *TINY, *backend, *SHRINK, fake=False)
+    assert status == 0 and "0 of 2 run(s) to start" in out and out.count("skip") == 2
+
+
+@pytest.mark.slow
+def test_tiny_presets_run_here_then_are_skipped_as_finished(workdir, capsys):
+    _tiny_sweep_twice(capsys, workdir)
+
+
+@pytest.mark.slow
+def test_tiny_presets_through_submitits_local_executor_then_are_skipped(workdir, capsys):
+    pytest.importorskip("submitit")
+    _tiny_sweep_twice(
+        capsys,
+        workdir,
+        "backend=slurm",
+        "backend.cluster=local",
+        "backend.wait=true",
+        "backend.gpus_per_task=0",
+    )
