@@ -157,3 +157,20 @@ def test_bad_slurm_time_limits(text):
 def test_zero_time_limits(text):
     with pytest.raises(ConfigError, match="time"):
         parse_time_minutes(text, "time")
+
+
+def test_a_requeued_slurm_task_skips_the_trials_it_already_wrote(tmp_path, local_results):
+    """What submitit reruns after a time-out or pre-emption: the task's ``checkpoint`` resubmission."""
+    pytest.importorskip("submitit")
+    from responserank.synthetic.execution import SlurmChunkTask
+    from responserank.synthetic.experiment_runner import compose_config
+
+    directory = run(tmp_path / "run", "execution_backend.num_processes=1")
+    interrupt(directory, 2)  # the task was stopped after writing trial 1
+    first = (directory / "trial_1").stat().st_ino
+    config, _ = compose_config([*ARGS, "execution_backend=slurm"])
+    resubmitted = SlurmChunkTask(config, str(directory), [[1], [2]]).checkpoint()
+    assert resubmitted.function.chunk == [[1], [2]]
+    assert resubmitted.result() == [1, 2]
+    assert (directory / "trial_1").stat().st_ino == first  # not rewritten
+    assert results(directory) == local_results

@@ -133,7 +133,11 @@ def run_ray(
     connect_here = not ray.is_initialized()
     if connect_here:
         options = {"num_cpus": backend.num_cpus} if backend.address is None else {}
-        ray.init(address=backend.address, include_dashboard=False, logging_level="WARNING", **options)
+        try:
+            ray.init(address=backend.address, include_dashboard=False, logging_level="WARNING", **options)
+        except (ConnectionError, RuntimeError, ValueError) as error:
+            where = f"the Ray cluster at {backend.address}" if backend.address else "a local Ray instance"
+            raise BackendError(f"cannot start or reach {where}: {last_error_line(error)}") from None
     try:
         task = ray.remote(num_cpus=1, max_retries=2)(run_chunk)
         config_ref = ray.put(config)
@@ -198,7 +202,7 @@ def run_slurm(
     on_progress: Callable[[int], object] = lambda done: None,
     poll_seconds: float = 2.0,
 ) -> None:
-    """Submit ``batches`` as one job array, wait for it (``on_progress(trials complete)`` while waiting), and raise
+    """Submit ``batches`` as one job array, wait for it (``on_progress(n)``: ``n`` trials of the run complete), and raise
     :class:`BackendError` naming the first failed task and its log. Ctrl-C cancels the tasks still running."""
     backend = config.execution_backend
     folder = Path(backend.folder) if backend.folder else directory / ".submitit"
@@ -217,7 +221,7 @@ def run_slurm(
     )
     work = chunks(batches, backend.batches_per_task)
     jobs = executor.submit_array([SlurmChunkTask(config, str(directory), chunk) for chunk in work])
-    trials = [t for batch in batches for t in batch]
+    trials = range(1, config.num_trials + 1)
     try:
         while not all(job.done() for job in jobs):
             on_progress(sum(is_trial_complete(directory, t, config) for t in trials))
