@@ -171,11 +171,10 @@ def load_reward_model(experiment: dict[str, Any], tokenizer, seed: int) -> Rewar
     text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
     hidden = int(text_config.hidden_size)
     if experiment["gradient_checkpointing"]:
-        enable = (
-            getattr(backbone, "activation_checkpointing_enable", None)
-            or backbone.gradient_checkpointing_enable
-        )
-        enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if hasattr(backbone, "activation_checkpointing_enable"):  # transformers >= 5.2x
+            backbone.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         backbone.config.use_cache = False
     lora = experiment.get("lora") or {}
     if int(lora.get("r") or 0) > 0:

@@ -82,6 +82,17 @@ def validate_training_config(config: dict[str, Any]) -> None:
         raise PipelineError(f"experiment.lora.r must be an integer >= 0, got {lora.get('r')!r}")
     if e["random_init"] is not None and not isinstance(e["random_init"], dict):
         raise PipelineError("experiment.random_init must be null or a mapping of LlamaConfig sizes")
+    if e.get("gguf_file"):
+        folder = Path(str(e["model_name"])).expanduser()
+        if not (folder / e["gguf_file"]).is_file():
+            raise PipelineError(
+                f"experiment.gguf_file={e['gguf_file']!r}: no such file in the folder "
+                f"experiment.model_name={e['model_name']!r}"
+            )
+        try:
+            import gguf  # noqa: F401
+        except ImportError as error:
+            raise PipelineError("experiment.gguf_file needs the 'gguf' package (pip install gguf)") from error
     if e["center_rewards_coefficient"] not in (None, 0, 0.0):
         raise PipelineError("experiment.center_rewards_coefficient is not supported (the presets use null)")
 
@@ -444,7 +455,7 @@ def train(
         )
         return None
 
-    use_wandb = _wandb_enabled(config.get("wandb", {}).get("enabled")) and state.is_main_process
+    use_wandb = state.is_main_process and _wandb_enabled(config.get("wandb", {}).get("enabled"))
     details: dict[str, Any] = {
         "identity": {"hash": identity.hash, "egid": identity.egid, "eid": identity.eid},
         "device": torch.cuda.get_device_name() if device == "cuda" else f"cpu ({os.cpu_count()} cores)",
@@ -582,7 +593,7 @@ def train(
     finally:
         signal.signal(signal.SIGTERM, previous_handler)
 
-    pairs = trainer.pairs_seen * state.num_processes
+    pairs = int(trainer.accelerator.reduce(torch.tensor(trainer.pairs_seen, device=arguments.device), "sum"))
     metrics = {k: v for k, v in final.items() if k.startswith("eval/")}
     metrics |= epoch_metrics()
     metrics |= {
