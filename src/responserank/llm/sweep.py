@@ -516,9 +516,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     cwd = Path.cwd()
     started = time.perf_counter()
-    unfinished = (
-        run_local(config, todo, cwd) if config.backend.name == "local" else submit_slurm(config, todo, cwd)
-    )
+    try:
+        if config.backend.name == "local":
+            unfinished = run_local(config, todo, cwd)
+        else:
+            unfinished = submit_slurm(config, todo, cwd)
+    except KeyboardInterrupt:
+        print(f"{PROGRAM}: interrupted; finished runs are kept, the same command continues", file=sys.stderr)
+        return 130
     if config.backend.name == "local" or config.backend.wait:
         print(
             f"{len(todo) - unfinished} of {len(todo)} run(s) finished in {time.perf_counter() - started:.0f} s"
@@ -527,5 +532,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("HYDRA_FULL_ERROR", "0")
     sys.exit(main())
