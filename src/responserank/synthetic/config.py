@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from responserank import cluster as cluster_tools
 from responserank.resources import conf_dir, group_options, search_dirs
 
 #: The shipped configs (package data ``responserank/conf/synthetic``; ``conf/synthetic`` in the repository).
@@ -247,6 +248,102 @@ class LearnerConfig:
 
 #: Top-level keys that do not change any number (execution knobs); everything else must match to resume.
 EXECUTION_KEYS = ("resume", "execution_backend", "show_progress")
+EXECUTION_BACKENDS = ("local", "ray", "slurm")
+
+
+@dataclass(frozen=True)
+class ExecutionBackendConfig:
+    """Where the trial batches run (``conf/synthetic/execution_backend/{local,ray,slurm}.yaml``); never changes a number.
+
+    * ``local``: a process pool of ``num_processes`` one-thread workers on this machine (inline for one).
+    * ``ray``: chunks of ``batches_per_task`` batches as Ray tasks (one CPU each) on the cluster at ``address``
+      (``auto``, ``<host>:<port>``, or null to start a local instance with ``num_cpus`` CPUs); the driver writes
+      every returned trial into the run folder.
+    * ``slurm``: one submitit job array, one task per chunk, each task writing its trial folders itself, so the run
+      folder must be on a filesystem shared with the compute nodes; submitit's job files go to ``folder`` (null:
+      ``<run folder>/.submitit``). ``cluster=local`` runs the same array through submitit's local executor
+      (subprocesses on this machine, no SLURM needed). ``time`` is ``minutes`` or ``[days-]hours:minutes:seconds``.
+    """
+
+    name: str = "local"
+    num_processes: int | None = None
+    address: str | None = None
+    num_cpus: int | None = None
+    batches_per_task: int = 1
+    cluster: str = "slurm"
+    folder: str | None = None
+    partition: str | None = None
+    time: str | int = "1:00:00"
+    cpus_per_task: int = 1
+    mem_gb: float | None = None
+    account: str | None = None
+    qos: str | None = None
+    array_parallelism: int = 256
+    setup: tuple[str, ...] = ()
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> ExecutionBackendConfig:
+        values = dict(values)
+        if isinstance(values.get("setup"), list | tuple):
+            values["setup"] = tuple(values["setup"])
+        config = _build(cls, "execution_backend", values)
+        config.validate()
+        return config
+
+    @property
+    def timeout_min(self) -> int:
+        """``time`` in whole minutes (at least 1)."""
+        return parse_time_minutes(self.time, "execution_backend.time")
+
+    def validate(self) -> None:
+        _require(
+            self.name in EXECUTION_BACKENDS,
+            f"execution_backend={self.name!r} is not valid; expected one of {', '.join(EXECUTION_BACKENDS)}",
+        )
+        _require(
+            self.num_processes is None or _is_int(self.num_processes),
+            f"execution_backend.num_processes must be null or an integer, got {self.num_processes!r}",
+        )
+        _require(
+            self.address is None or (isinstance(self.address, str) and bool(self.address)),
+            f"execution_backend.address must be null, 'auto' or '<host>:<port>', got {self.address!r}",
+        )
+        for key in ("num_cpus", "mem_gb"):
+            value = getattr(self, key)
+            _require(
+                value is None or (_is_number(value) and value > 0),
+                f"execution_backend.{key} must be null or a positive number, got {value!r}",
+            )
+        for key in ("batches_per_task", "cpus_per_task", "array_parallelism"):
+            value = getattr(self, key)
+            _require(
+                _is_int(value) and value >= 1,
+                f"execution_backend.{key} must be a positive integer, got {value!r}",
+            )
+        _require(
+            self.cluster in cluster_tools.SUBMITIT_CLUSTERS,
+            f"execution_backend.cluster={self.cluster!r} is not valid; expected one of {', '.join(cluster_tools.SUBMITIT_CLUSTERS)}",
+        )
+        _require(
+            all(isinstance(line, str) for line in self.setup),
+            "execution_backend.setup must be a list of shell lines",
+        )
+        self.timeout_min  # noqa: B018 - validates ``time``
+
+    def require_modules(self) -> None:
+        """One-line :class:`ConfigError` naming the extra when the backend's engine is not installed."""
+        module = {"ray": "ray", "slurm": "submitit"}.get(self.name)
+        message = module and cluster_tools.missing_engine_message(f"execution_backend={self.name}", module)
+        if message:
+            raise ConfigError(message)
+
+
+def parse_time_minutes(value: Any, key: str) -> int:
+    """SLURM-style time limit → whole minutes (:func:`responserank.cluster.parse_time_minutes`); ConfigError."""
+    try:
+        return cluster_tools.parse_time_minutes(value, key)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
 
 
 @dataclass(frozen=True)
@@ -263,7 +360,7 @@ class ExperimentConfig:
     trials_per_batch: int = 4
     log_epoch_metrics: bool = False
     save_datasets: bool = True
-    num_processes: int | None = None
+    execution_backend: ExecutionBackendConfig = field(default_factory=ExecutionBackendConfig)
     show_progress: bool = True
     resume: str | None = None
 
@@ -303,9 +400,7 @@ class ExperimentConfig:
             "learners must name at least one learner",
         )
         learners = {key: LearnerConfig.from_mapping(key, spec or {}) for key, spec in raw_learners.items()}
-        backend = values.pop("execution_backend", None) or {}
-        unknown_backend = sorted(set(backend) - {"num_processes"})
-        _require(not unknown_backend, f"unknown key(s) execution_backend.{', '.join(unknown_backend)}")
+        backend = ExecutionBackendConfig.from_mapping(values.pop("execution_backend", None) or {})
         sizes = values.pop("dataset_sizes", cls.dataset_sizes)
         _require(
             isinstance(sizes, list | tuple) and len(sizes) > 0,
@@ -316,7 +411,7 @@ class ExperimentConfig:
             dataset=dataset,
             learners=learners,
             dataset_sizes=tuple(sizes),
-            num_processes=backend.get("num_processes"),
+            execution_backend=backend,
             **values,
         )
         config.validate()
@@ -351,12 +446,13 @@ class ExperimentConfig:
             _is_int(self.trials_per_batch) and self.trials_per_batch >= 1,
             f"trials_per_batch must be a positive integer, got {self.trials_per_batch!r}",
         )
-        _require(
-            self.num_processes is None or _is_int(self.num_processes),
-            f"execution_backend.num_processes must be null or an integer, got {self.num_processes!r}",
-        )
         for key in ("log_epoch_metrics", "save_datasets", "show_progress"):
             _require(isinstance(getattr(self, key), bool), f"{key} must be true or false")
+
+    @property
+    def num_processes(self) -> int | None:
+        """Worker processes of the ``local`` backend (``execution_backend.num_processes``)."""
+        return self.execution_backend.num_processes
 
     def sizes_sorted(self) -> tuple[float, ...]:
         return tuple(sorted(self.dataset_sizes))

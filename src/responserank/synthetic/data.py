@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.special import expit
+from threadpoolctl import threadpool_limits
 
 from responserank.synthetic.config import DatasetConfig
 from responserank.synthetic.drift_diffusion import simulate_drift_diffusion
@@ -50,12 +51,18 @@ def init_mlp(layer_sizes: tuple[int, ...], rng: np.random.Generator) -> list[tup
 
 
 def mlp_forward(layers: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> np.ndarray:
-    """Apply ``Linear → ReLU → … → Linear`` to ``x [..., fan_in]``; returns ``[...]`` (the scalar output)."""
+    """Apply ``Linear → ReLU → … → Linear`` to ``x [..., fan_in]``; returns ``[...]`` (the scalar output).
+
+    The matrix products run on one BLAS thread: a multi-threaded BLAS sums in an order that depends on its thread
+    count, so the true utilities would differ in the last bits between machines, process pools and Ray / SLURM
+    workers (which start with one thread); with one thread they are the same everywhere.
+    """
     h = x
-    for index, (weight, bias) in enumerate(layers):
-        h = h @ weight + bias
-        if index < len(layers) - 1:
-            h = np.maximum(h, 0.0)
+    with threadpool_limits(limits=1, user_api="blas"):
+        for index, (weight, bias) in enumerate(layers):
+            h = h @ weight + bias
+            if index < len(layers) - 1:
+                h = np.maximum(h, 0.0)
     return h[..., 0]
 
 

@@ -2,6 +2,7 @@
 
     python -m responserank.synthetic.experiment_runner dataset=stochastic [num_trials=2] [dataset_sizes=[0.5,1.0]]
         [learners.bt.num_epochs=100] [resume=<run directory>] [execution_backend.num_processes=2]
+        [execution_backend=ray execution_backend.address=auto] [execution_backend=slurm execution_backend.partition=cpu]
 
 Hydra composes ``conf/synthetic/config.yaml``; the run directory is
 ``outputs/experiment_runner/<date>/<time>-configv<version>+<overrides>/`` and holds ``metadata.json``,
@@ -9,29 +10,25 @@ Hydra composes ``conf/synthetic/config.yaml``; the run directory is
 
 Flow: validate everything (unknown dataset / learner, sizes outside (0, 1], ``num_trials < 1``, a resume folder
 from another config) and print **one line** on error before any folder is created; then run the fixed trial
-batches (:mod:`responserank.synthetic.trials`) in a process pool of one-thread workers (or inline for one
-process), each worker writing its trial folders atomically; a progress bar shows trials done and the time left.
-``resume=<dir>`` skips the trials already in ``<dir>`` and gives exactly the numbers of an uninterrupted run.
+batches (:mod:`responserank.synthetic.trials`) on the chosen ``execution_backend``
+(:mod:`responserank.synthetic.execution`: a local process pool of one-thread workers by default, Ray tasks, or a
+SLURM job array), every trial folder written atomically; a progress bar shows trials done and the time left.
+``resume=<dir>`` skips the trials already in ``<dir>`` and gives exactly the numbers of an uninterrupted run,
+whichever backend ran the first part.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as futures
-import contextlib
 import datetime as _dt
-import functools
 import json
-import multiprocessing
-import os
 import shutil
 import signal
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
 import yaml
 from omegaconf import OmegaConf
 
@@ -45,20 +42,9 @@ from responserank.synthetic.config import (
     available_options,
     resolve_num_processes,
 )
-from responserank.synthetic.processes import (
-    die_with_parent,
-    marker_text,
-    new_owner_token,
-    release_marker,
-    run_is_owned,
-    sigint_ignored,
-)
-from responserank.synthetic.trials import (
-    is_trial_complete,
-    run_batch,
-    trial_batches,
-    write_trial,
-)
+from responserank.synthetic.execution import BackendError, run_local, run_ray, run_slurm
+from responserank.synthetic.processes import marker_text, new_owner_token
+from responserank.synthetic.trials import is_trial_complete, trial_batches
 
 PROGRAM = "experiment_runner"
 ABORTED_MARKER = "ABORTED"
@@ -157,44 +143,6 @@ def _remove_stale_staging(directory: Path) -> None:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _worker_init(parent_pid: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what happens on Ctrl-C
-    die_with_parent(parent_pid)
-    torch.set_num_threads(1)
-
-
-def run_and_write_batch(
-    config: ExperimentConfig, directory: str, trials: Sequence[int], owner: tuple[str, int] | None = None
-) -> list[int]:
-    """Worker task: train trials ``trials`` together and write their folders; returns the trials written.
-
-    ``owner`` = (owner token, parent pid) for a pool worker: a trial folder is renamed into place only while the
-    parent is alive and the run's ``ABORTED`` marker still carries the token (never into an aborted run).
-    """
-    outputs = run_batch(config, trials)
-    may_commit = None
-    if owner is not None:
-        marker = Path(directory) / ABORTED_MARKER
-        may_commit = functools.partial(run_is_owned, marker, *owner)
-    written = []
-    for output in outputs:
-        if not is_trial_complete(Path(directory), output.trial, config):
-            if write_trial(Path(directory), output, config, may_commit) is None:
-                break
-            written.append(output.trial)
-    return written
-
-
-@contextlib.contextmanager
-def _single_thread() -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def _progress(config: ExperimentConfig, done: int):
     from tqdm.auto import tqdm
 
@@ -215,51 +163,27 @@ def pending_batches(config: ExperimentConfig, directory: Path) -> tuple[list[lis
     return [b for b in batches if not set(b) <= complete], len(complete)
 
 
-def _terminate_workers(executor: futures.ProcessPoolExecutor) -> None:
-    """End the pool's workers now (the in-flight batches are abandoned; resume recomputes them)."""
-    processes = dict(getattr(executor, "_processes", None) or {})  # no public API before Python 3.14
-    for process in processes.values():
-        with contextlib.suppress(Exception):
-            process.terminate()
+def execute(config: ExperimentConfig, directory: Path, owner_token: str | None = None) -> int:
+    """Run every unfinished batch on the configured backend; returns the number of trials newly written.
 
-
-def execute(config: ExperimentConfig, directory: Path, owner_token: str) -> int:
-    """Run every unfinished batch; returns the number of trials newly written.
-
-    With a process pool, workers write only while ``directory/ABORTED`` carries ``owner_token``; on an interrupt
-    or error the parent releases the marker and terminates the workers before re-raising.
+    With the local process pool, workers write only while ``directory/ABORTED`` carries ``owner_token``; on an
+    interrupt or error the parent releases the marker and terminates the workers before re-raising.
     """
     batches, done = pending_batches(config, directory)
     if not batches:
         return 0
-    num_processes = min(resolve_num_processes(config.num_processes), len(batches))
+    backend = config.execution_backend
+    backend.require_modules()
     with _progress(config, done) as bar:
-        if num_processes == 1:
-            with _single_thread():
-                for batch in batches:
-                    bar.update(len(run_and_write_batch(config, str(directory), batch)))
-            return bar.n - done
-        owner = (owner_token, os.getpid())
-        context = multiprocessing.get_context("spawn")
-        executor = None
-        try:
-            with sigint_ignored():  # inherited by the workers: an early Ctrl-C reaches only this process
-                executor = futures.ProcessPoolExecutor(
-                    num_processes, mp_context=context, initializer=_worker_init, initargs=(os.getpid(),)
-                )
-                jobs = [
-                    executor.submit(run_and_write_batch, config, str(directory), batch, owner)
-                    for batch in batches
-                ]
-            for job in futures.as_completed(jobs):
-                bar.update(len(job.result()))
-        except BaseException:
-            release_marker(directory / ABORTED_MARKER)
-            if executor is not None:
-                _terminate_workers(executor)
-                executor.shutdown(wait=True, cancel_futures=True)
-            raise
-        executor.shutdown(wait=True)
+        if backend.name == "ray":
+            run_ray(config, directory, batches, bar.update)
+        elif backend.name == "slurm":
+            run_slurm(config, directory, batches, lambda complete: bar.update(complete - bar.n))
+        else:
+            num_processes = min(resolve_num_processes(backend.num_processes), len(batches))
+            run_local(
+                config, directory, batches, num_processes, bar.update, directory / ABORTED_MARKER, owner_token
+            )
         return bar.n - done
 
 
@@ -304,6 +228,7 @@ def _check_override_names(overrides: list[str], user_dir: str | None = None) -> 
     except Exception as error:  # hydra's OverrideParseException and friends
         raise ConfigError(f"cannot parse overrides: {error}") from None
     datasets = available_options("dataset", user_dir)
+    backends = available_options("execution_backend", user_dir)
     learners = set(available_options("learner", user_dir))
     added = set()
     for override in parsed:
@@ -322,6 +247,12 @@ def _check_override_names(overrides: list[str], user_dir: str | None = None) -> 
             value = override.value()
             if value not in datasets:
                 raise ConfigError(f"unknown dataset {value!r}; valid datasets: {', '.join(datasets)}")
+        if key == "execution_backend" and not override.is_sweep_override():
+            value = override.value()
+            if value not in backends:
+                raise ConfigError(
+                    f"unknown execution_backend {value!r}; valid backends: {', '.join(backends)}"
+                )
         if key.startswith("learners.") and not override.is_add() and not override.is_delete():
             name = key.split(".")[1]
             if name not in learners | added:
@@ -374,6 +305,8 @@ def _hydra_task(cfg) -> None:
         directory = run_experiment(config, raw, Path(hydra_config.runtime.output_dir))
     except ConfigError as error:
         _fail(str(error))
+    except BackendError as error:
+        _fail(f"{error}; finished trials are kept, continue with resume={hydra_config.runtime.output_dir}", 1)
     except KeyboardInterrupt:
         _fail(
             f"interrupted; finished trials are kept, continue with resume={hydra_config.runtime.output_dir}",
@@ -413,6 +346,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not any(a.startswith("-") for a in overrides):  # --help, --cfg, -m …: Hydra's own behaviour
         try:
             config, raw = compose_config(overrides, user_dir)
+            config.execution_backend.require_modules()
             if config.resume:
                 check_resume_compatible(Path(config.resume), raw)
         except ConfigError as error:
