@@ -13,11 +13,8 @@ from pathlib import Path
 import psutil
 from helpers import REPO_ROOT
 
-from responserank.synthetic.experiment_runner import (
-    ABORTED_MARKER,
-    compose_config,
-    run_and_write_batch,
-)
+from responserank.synthetic.execution import run_and_write_batch
+from responserank.synthetic.experiment_runner import ABORTED_MARKER, compose_config
 from responserank.synthetic.processes import marker_text, new_owner_token, release_marker
 
 POOL_RUN = [
@@ -114,12 +111,12 @@ def test_a_worker_never_renames_a_trial_into_a_run_it_does_not_own(tmp_path):
     parent = os.getppid()  # the "parent" of this process stands in for the runner
 
     release_marker(marker)  # the runner was interrupted
-    assert run_and_write_batch(config, str(tmp_path), [1], (token, parent)) == []
+    assert run_and_write_batch(config, str(tmp_path), [1], (str(marker), token, parent)) == []
     marker.write_text(marker_text(new_owner_token()))  # a resumed run owns the folder now
-    assert run_and_write_batch(config, str(tmp_path), [1], (token, parent)) == []
+    assert run_and_write_batch(config, str(tmp_path), [1], (str(marker), token, parent)) == []
     marker.write_text(marker_text(token))
-    assert run_and_write_batch(config, str(tmp_path), [1], (token, parent + 1)) == []  # parent gone
+    assert run_and_write_batch(config, str(tmp_path), [1], (str(marker), token, parent + 1)) == []  # parent gone
     assert sorted(path.name for path in tmp_path.iterdir()) == [ABORTED_MARKER]  # no staging litter either
 
-    assert run_and_write_batch(config, str(tmp_path), [1], (token, parent)) == [1]
+    assert run_and_write_batch(config, str(tmp_path), [1], (str(marker), token, parent)) == [1]
     assert (tmp_path / "trial_1").is_dir()
