@@ -347,3 +347,7 @@ def responserank_loss(
     if reduction == "sum":
         return total
     return total / layout.stratum_sizes[entered].sum().to(diff.dtype)
+
+
+# The drift-diffusion (choice + response time) likelihood lives in its own module; re-exported here.
+from responserank.ddm import ddm_loss as ddm_loss  # noqa: E402
