@@ -258,13 +258,30 @@ def ddm_loss(
             f"{response_time[index].item()} <= {t0[index].item()}; choose non_decision_time below the "
             "stratum's fastest response time"
         )
-    sign = 2.0 * first_chosen.to(dtype) - 1.0
-    nll = -wiener_log_density(sign * k * diff, decision_time, a)
+    nll = ddm_negative_log_likelihood(diff, first_chosen.to(dtype), decision_time, a, k)
     if reduction == "mean":
         return nll.mean()
     if reduction == "sum":
         return nll.sum()
     return nll
+
+
+def ddm_negative_log_likelihood(
+    utility_difference: torch.Tensor,
+    first_chosen: torch.Tensor,
+    decision_time: torch.Tensor,
+    boundary: torch.Tensor,
+    drift_scale: torch.Tensor,
+) -> torch.Tensor:
+    """:func:`ddm_loss` per comparison **without input checks**, for callers that guarantee valid input.
+
+    Args (all broadcastable, float): ``u_first − u_second``; 1.0 / 0.0 for the first / second option chosen;
+    decision times ``> 0`` (response time minus non-decision time); boundary ``> 0``; drift scale ``> 0``.
+    Training loops whose parametrisation keeps ``0 ≤ t0 < fastest RT`` (e.g. the synthetic DDM learner) use it
+    to skip the per-step checks; everyone else should call :func:`ddm_loss`.
+    """
+    chosen_drift = (2.0 * first_chosen - 1.0) * drift_scale * utility_difference
+    return -wiener_log_density(chosen_drift, decision_time, boundary)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -409,6 +426,7 @@ __all__ = [
     "choice_probability",
     "choice_time_ratio_estimate",
     "ddm_loss",
+    "ddm_negative_log_likelihood",
     "ez_diffusion",
     "log_standard_wiener_density",
     "mean_decision_time",
