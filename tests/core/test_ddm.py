@@ -91,7 +91,7 @@ def test_loss_equals_pyddm_model_with_non_decision_time():
         np.testing.assert_allclose(np.exp(-nll.numpy()), pdf[index], rtol=1e-6)
 
 
-@settings(max_examples=25)
+@settings(max_examples=12)
 @given(
     drift=st.floats(-6.0, 6.0),
     boundary=st.floats(0.3, 4.0),
@@ -117,7 +117,7 @@ def test_density_integrates_to_one_and_gives_the_choice_probability(drift, bound
     assert abs(upper - expected) < 1e-6
 
 
-@settings(max_examples=25)
+@settings(max_examples=12)
 @given(drift=st.floats(-4.0, 4.0), boundary=st.floats(0.3, 4.0))
 def test_mean_decision_time_matches_the_density(drift, boundary):
     scale = boundary**2
