@@ -191,5 +191,63 @@ def main() -> None:
         print(" | ".join(row), flush=True)
 
 
+# --------------------------------------------------------------------------------------------------------------
+# Drift-diffusion loss: ``python benchmarks/bench_losses.py --ddm [--repeats R] [--threads T]``
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _ddm_step(ddm_loss, inputs, parameters) -> None:
+    ddm_loss(*inputs, **parameters).backward()
+
+
+def bench_ddm(num_comparisons: int = 1_000_000, num_strata: int = 1_000, repeats: int = 5) -> None:
+    """Forward + backward of ``ddm_loss`` (per-stratum boundary and t0, gradients to utilities and parameters)."""
+    from responserank.ddm import ddm_loss
+
+    for dtype in (torch.float32, torch.float64):
+        g = torch.Generator().manual_seed(0)
+        stratum = torch.randint(0, num_strata, (num_comparisons,), generator=g)
+        t0 = torch.full((num_strata,), 0.3, dtype=dtype, requires_grad=True)
+        boundary = torch.full((num_strata,), 1.5, dtype=dtype, requires_grad=True)
+        # decision times spanning both series (u = t/a² from 1e-3 to ~7)
+        response_time = 0.3 + torch.rand(num_comparisons, generator=g, dtype=dtype).square() * 15.0 + 1e-3
+        u_first = torch.randn(num_comparisons, generator=g, dtype=dtype, requires_grad=True)
+        u_second = torch.randn(num_comparisons, generator=g, dtype=dtype, requires_grad=True)
+        first_chosen = torch.rand(num_comparisons, generator=g) < 0.5
+
+        inputs = (u_first, u_second, first_chosen, response_time)
+        parameters = {"boundary": boundary, "non_decision_time": t0, "stratum": stratum}
+        _ddm_step(ddm_loss, inputs, parameters)  # warm-up
+        wall, cpu = [], []
+        for _ in range(repeats):
+            for tensor in (u_first, u_second, t0, boundary):
+                tensor.grad = None
+            start, start_cpu = time.perf_counter(), time.process_time()
+            _ddm_step(ddm_loss, inputs, parameters)
+            wall.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
+        print(
+            f"ddm_loss {str(dtype).removeprefix('torch.'):>7}: N = {num_comparisons:,}, {num_strata} strata, "
+            f"forward + backward median wall {statistics.median(wall):.3f} s, median CPU {statistics.median(cpu):.3f} s "
+            f"({repeats} runs)"
+        )
+
+
+def ddm_main() -> None:
+    parser = argparse.ArgumentParser(description="Forward + backward time of the drift-diffusion loss")
+    parser.add_argument("--ddm", action="store_true", help="run this benchmark")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
+    parser.add_argument("--comparisons", type=int, default=1_000_000)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"torch {torch.__version__}, {args.threads} thread(s), load average {load:.1f}")
+    bench_ddm(args.comparisons, repeats=args.repeats)
+
+
 if __name__ == "__main__":
-    main()
+    if "--ddm" in sys.argv:
+        ddm_main()
+    else:
+        main()

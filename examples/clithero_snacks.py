@@ -64,7 +64,7 @@ from responserank.reporting import (
 )
 
 FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
-METHODS = ("bt", "responserank", "rt_regression", "margin_bt")
+METHODS = ("bt", "responserank", "rt_regression", "margin_bt", "ez", "ddm")
 METRICS = {
     "accuracy": "held-out accuracy",
     "spearman_pyes": "Spearman(u, P(yes))",
@@ -343,6 +343,11 @@ def markdown_table(summary: pd.DataFrame, paired: pd.DataFrame, versus: str = "r
     return "\n".join(lines)
 
 
+def methods_in(summary: pd.DataFrame) -> list[str]:
+    """The methods of the study other than BT, in the order they were run."""
+    return [m for m in dict.fromkeys(summary["method"]) if m != "bt"]
+
+
 def all_methods_table(summary: pd.DataFrame) -> str:
     """One row per training fraction: every method's mean accuracy, Spearman with P(yes) and PDC."""
     methods = list(dict.fromkeys(summary["method"]))
@@ -410,16 +415,24 @@ def write(results: dict[str, pd.DataFrame], out: Path, command: str, repeats: in
             f"{label(r.method)} {r.spearman_mean_pyes:.3f}" for r in results["pooled"].itertuples(index=False)
         )
         text = [
-            "# Clithero snack choices: BT vs ResponseRank",
+            "# Clithero snack choices: BT vs ResponseRank, the baselines, EZ and the DDM",
             "",
             "```",
             command,
             "```",
             "",
-            markdown_table(results["summary"], results["paired"]),
-            "",
-            "Means across subjects of per-subject means over the random splits. Δ = ResponseRank − BT; p: Wilcoxon "
-            "signed-rank test across subjects (`paired.csv` also has paired t-tests and the other baselines).",
+            *(
+                line
+                for versus in methods_in(results["summary"])
+                for line in (
+                    f"{label(versus)} vs BT:",
+                    "",
+                    markdown_table(results["summary"], results["paired"], versus),
+                    "",
+                )
+            ),
+            "Means across subjects of per-subject means over the random splits. Δ = method − BT; p: Wilcoxon "
+            "signed-rank test across subjects (`paired.csv` also has paired t-tests).",
             "",
             "All methods (means across subjects; best per metric in bold):",
             "",
@@ -486,7 +499,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (AnalysisError, DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(markdown_table(results["summary"], results["paired"]))
+    for versus in methods_in(results["summary"]):
+        print(f"{label(versus)} vs BT:")
+        print(markdown_table(results["summary"], results["paired"], versus))
     print(f"wrote {args.out}/ (summary.md, summary.csv, paired.csv, per_subject.csv, clithero.png)")
     return 0
 

@@ -14,6 +14,7 @@ import importlib
 _EXPORTS = {
     "HyperbolicLink": "responserank.losses",
     "bradley_terry_loss": "responserank.losses",
+    "ddm_loss": "responserank.ddm",
     "margin_bradley_terry_loss": "responserank.losses",
     "responserank_loss": "responserank.losses",
     "rt_regression_loss": "responserank.losses",

@@ -572,3 +572,7 @@ def responserank_loss(
         return total
     entered = torch.where(sizes >= 2, sizes, 0).sum() if singletons == "skip" else n
     return total / entered
+
+
+# The drift-diffusion (choice + response time) likelihood lives in its own module; re-exported here.
+from responserank.ddm import ddm_loss as ddm_loss  # noqa: E402

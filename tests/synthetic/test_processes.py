@@ -115,7 +115,9 @@ def test_a_worker_never_renames_a_trial_into_a_run_it_does_not_own(tmp_path):
     marker.write_text(marker_text(new_owner_token()))  # a resumed run owns the folder now
     assert run_and_write_batch(config, str(tmp_path), [1], (str(marker), token, parent)) == []
     marker.write_text(marker_text(token))
-    assert run_and_write_batch(config, str(tmp_path), [1], (str(marker), token, parent + 1)) == []  # parent gone
+    assert (
+        run_and_write_batch(config, str(tmp_path), [1], (str(marker), token, parent + 1)) == []
+    )  # parent gone
     assert sorted(path.name for path in tmp_path.iterdir()) == [ABORTED_MARKER]  # no staging litter either
 
     assert run_and_write_batch(config, str(tmp_path), [1], (str(marker), token, parent)) == [1]

@@ -63,7 +63,8 @@ def run_subprocess(*args: str, timeout: float = 120) -> subprocess.CompletedProc
 
 
 def test_the_six_configs_exist():
-    assert available_options("dataset") == sorted(CONFIGS)
+    # plus the robustness config of the DDM study (docs/synthetic.md, "DDM learner and RT outliers")
+    assert available_options("dataset") == sorted([*CONFIGS, "drift_diffusion_rt_outliers"])
     assert set(available_options("learner")) == set(LEARNER_ORDER)
 
 

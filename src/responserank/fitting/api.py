@@ -25,6 +25,8 @@ import scipy.stats
 from tqdm.auto import tqdm
 
 from responserank.fitting.engine import (
+    DDM_SCOPES,
+    DEFAULT_METHODS,
     METHODS,
     TIES,
     ConvergenceWarning,
@@ -111,7 +113,7 @@ def _validate_options(
     if group_size is not None and not has_strength:
         raise FitError("a group size splits strata for the strength signal; it needs --strength")
     if methods is None:
-        return available
+        return tuple(m for m in available if m in DEFAULT_METHODS)
     methods = tuple(dict.fromkeys(methods))
     for method in methods:
         if method not in METHODS:
@@ -147,6 +149,8 @@ def fit(
     ties: str = "breslow",
     margin_scale: float = 1.0,
     rt_link_max: float | None = None,
+    ddm_boundary: str = "stratum",
+    ddm_non_decision_time: str = "stratum",
     seed: int = 0,
     out: str | os.PathLike | None = None,
     progress: bool | None = None,
@@ -167,7 +171,7 @@ def fit(
             and/or/not only (:mod:`responserank.fitting.query`; never evaluated as Python).
         item_features, item_key, feature_columns: optional per-item features table for a linear feature model
             (default: one utility parameter per item).
-        methods: subset of ``bt``, ``responserank``, ``rt_regression``, ``margin_bt`` (default: all the data
+        methods: subset of ``bt``, ``responserank``, ``rt_regression``, ``margin_bt``, ``ddm``, ``ez`` (default: the first four where the data
             allows; ``bt`` is always included as the baseline).
         folds, repeats: ``repeats`` × stratified ``folds``-fold cross-validation.
         train_fractions: shares of each fold's training comparisons for the learning curve (1.0 is always added;
@@ -177,6 +181,8 @@ def fit(
         margin_scale: margin of the strongest comparison of a stratum for ``margin_bt`` (in utility units).
         rt_link_max: ``max_rt`` of the hyperbolic link of ``rt_regression`` (default: the table's 95th
             percentile response time; longer times are clipped to it).
+        ddm_boundary, ddm_non_decision_time: ``"stratum"`` (default: one boundary / non-decision time per
+            stratum, e.g. per subject) or ``"global"`` (one per fit) for the ``ddm`` method.
         seed: seeds every random draw (see the module docstring).
         out: if given, write the results folder there (nothing is written if anything fails).
         progress: show a progress bar (default: when stderr is a terminal).
@@ -227,11 +233,16 @@ def fit(
     )
     if rt_link_max is not None and not rt_link_max > 0:
         raise FitError(f"rt link max must be > 0, got {rt_link_max}")
+    for name, value in (("ddm boundary", ddm_boundary), ("ddm non-decision time", ddm_non_decision_time)):
+        if value not in DDM_SCOPES:
+            raise FitError(f"{name} {value!r} is not valid; expected one of {', '.join(DDM_SCOPES)}")
     settings = Settings(
         l2=float(l2),
         ties=ties,
         margin_scale=float(margin_scale),
         rt_link=None if rt_link_max is None else HyperbolicLink(0.0, float(rt_link_max)),
+        ddm_boundary=ddm_boundary,
+        ddm_non_decision_time=ddm_non_decision_time,
     )
     fractions = sorted({*map(float, train_fractions), 1.0})
     splits = kfold_splits(split_stratum, folds, repeats, fractions, split_seed)
@@ -332,6 +343,8 @@ def fit(
             "ties": ties,
             "margin_scale": margin_scale,
             "rt_link_max": rt_link_max,
+            "ddm_boundary": ddm_boundary,
+            "ddm_non_decision_time": ddm_non_decision_time,
             "seed": seed,
         },
         warnings=[*comparisons.warnings, *convergence],

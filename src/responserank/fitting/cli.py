@@ -7,7 +7,7 @@ import shlex
 import sys
 import warnings
 
-from responserank.fitting.engine import METHODS, TIES
+from responserank.fitting.engine import DDM_SCOPES, METHODS, TIES
 
 DESCRIPTION = """\
 Learn item utilities from a table of pairwise choices (CSV/TSV/Parquet/JSONL, one row per choice) with
@@ -83,7 +83,7 @@ def add_fit_parser(commands) -> argparse.ArgumentParser:
         nargs="+",
         choices=METHODS,
         metavar="M",
-        help=f"subset of {', '.join(METHODS)} (default: all the data allows)",
+        help=f"subset of {', '.join(METHODS)} (default: all but ddm and ez, where the data allows)",
     )
     fitting.add_argument(
         "--folds", type=int, default=5, metavar="K", help="cross-validation folds (default 5)"
@@ -116,6 +116,18 @@ def add_fit_parser(commands) -> argparse.ArgumentParser:
     )
     fitting.add_argument(
         "--rt-link-max", type=float, metavar="T", help="max_rt of RT regression's link (default: 95th pct RT)"
+    )
+    fitting.add_argument(
+        "--ddm-boundary",
+        choices=DDM_SCOPES,
+        default="stratum",
+        help="ddm: one boundary per stratum (default) or one global boundary",
+    )
+    fitting.add_argument(
+        "--ddm-non-decision-time",
+        choices=DDM_SCOPES,
+        default="stratum",
+        help="ddm: one non-decision time per stratum (default) or one global one",
     )
     fitting.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
     fitting.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -157,6 +169,8 @@ def run_fit(args: argparse.Namespace) -> None:
             ties=args.ties,
             margin_scale=args.margin_scale,
             rt_link_max=args.rt_link_max,
+            ddm_boundary=args.ddm_boundary,
+            ddm_non_decision_time=args.ddm_non_decision_time,
             seed=args.seed,
             out=args.out,
             progress=False if args.no_progress else None,

@@ -27,6 +27,20 @@ Methods (``rank``: lower = stronger, see :mod:`responserank.losses`):
 * ``rt_regression`` — squared error of ``u_a − u_b`` against ``±g⁻¹(t)`` for the hyperbolic link ``g`` with
   ``min_rt = 0`` and ``max_rt = rt_link.max_rt``; times above ``max_rt`` are clipped to it (implied gap 0).
   Needs response times (positive, lower = stronger).
+* ``ddm`` — drift-diffusion likelihood of (choice, response time) (:func:`responserank.ddm.ddm_loss`): drift
+  ``u_a − u_b`` (drift scale 1, σ = 1, unbiased start), boundary ``a`` and non-decision time ``t0`` learned
+  jointly with the utilities, one per stratum or one per problem (``Settings.ddm_boundary`` /
+  ``ddm_non_decision_time``: ``"stratum"`` or ``"global"``); ``a = exp(α)``, ``t0 = 0.999·t_min·sigmoid(τ)``
+  with ``t_min`` the fastest training RT of its group, so ``0 ≤ t0 < t_min`` holds throughout. The L2 prior
+  acts on the utilities only. Not convex (L-BFGS from ``u = 0``, ``a`` from the mean RT, ``t0 = t_min/2``).
+  Reported utilities are on the BT scale, ``a·u`` (``P(a chosen) = σ(a·(u_a − u_b))`` under the DDM); with
+  per-stratum boundaries ``a`` is the geometric mean boundary of the problem.
+* ``ez`` — closed-form EZ + Li et al. baseline: per (problem, stratum), EZ-diffusion
+  (:func:`responserank.ddm.ez_diffusion`) on the share of training choices that agree with the BT utilities
+  of the same problem ("correct"), and the mean and variance of the RTs of those choices, gives ``a`` and
+  ``t0`` (``t0`` clipped to ``[0, 0.9·t_min]``); then each comparison's BT-scale utility gap is estimated as
+  ``(a²/2) · c / (t − t0)`` (``c = ±1``; ``E[c]/E[t_dec] = 2v/a`` and ``Δu_BT = a·v``, Li et al. 2024) and the
+  utilities are the ridge least-squares fit ``Σ ½(u_a − u_b − target)² + (l2/2)‖θ‖²`` to those targets.
 """
 
 from __future__ import annotations
@@ -41,6 +55,7 @@ import pandas as pd
 import torch
 
 from responserank import segments
+from responserank.ddm import ddm_loss, ez_diffusion
 from responserank.losses import (
     HyperbolicLink,
     bradley_terry_loss,
@@ -50,7 +65,12 @@ from responserank.losses import (
     stratum_layout,
 )
 
-METHODS = ("bt", "responserank", "rt_regression", "margin_bt")
+METHODS = ("bt", "responserank", "rt_regression", "margin_bt", "ddm", "ez")
+#: Fitted when no methods are named (``ddm`` and ``ez`` are opt-in: slower, and ``ddm`` is not convex).
+DEFAULT_METHODS = ("bt", "responserank", "rt_regression", "margin_bt")
+#: Methods that need response times (a strength where lower is stronger, in seconds for ddm / ez).
+TIME_METHODS = ("rt_regression", "ddm", "ez")
+DDM_SCOPES = ("stratum", "global")
 TIES = ("breslow", "random", "error")
 
 
@@ -78,6 +98,8 @@ class Settings:
     rt_link: HyperbolicLink | None = None
     max_iter: int = 500
     tolerance_grad: float = 1e-7
+    ddm_boundary: str = "stratum"
+    ddm_non_decision_time: str = "stratum"
 
 
 class ConvergenceWarning(UserWarning):
@@ -88,9 +110,9 @@ def available_methods(problem: Problem) -> tuple[str, ...]:
     """Methods the data allows: BT always; RR and margin-BT with a strength; RT regression with times."""
     methods = ["bt"]
     if problem.rank is not None:
-        methods += ["responserank", "rt_regression", "margin_bt"]
-        if problem.strength is None:
-            methods.remove("rt_regression")
+        methods += ["responserank", "margin_bt"]
+        if problem.strength is not None:
+            methods += list(TIME_METHODS)
     return tuple(m for m in METHODS if m in methods)
 
 
@@ -114,10 +136,107 @@ def within_stratum_quantile(rank: np.ndarray, group: np.ndarray) -> np.ndarray:
         return np.where(sizes > 1, (ranks - 1.0) / (sizes - 1.0), 0.5)
 
 
-def _objective(
-    problem: Problem, train: np.ndarray, method: str, settings: Settings, seed
-) -> tuple[Callable[[torch.Tensor], torch.Tensor], int]:
-    """Build ``θ [B, P] ↦ summed loss`` for the training entries of every problem; returns it and ``M``."""
+@dataclass
+class Objective:
+    """``loss(θ)`` summed over the training entries of all problems, its ``M`` entries, the method's own trainable
+    parameters (optimised jointly with ``θ``, no prior) and a map from fitted utilities to reported ones."""
+
+    loss: Callable[[torch.Tensor], torch.Tensor]
+    num_entries: int
+    extra_parameters: tuple[torch.Tensor, ...] = ()
+    report: Callable[[np.ndarray], np.ndarray] = lambda utility: utility
+
+
+def _groups(problem_of: np.ndarray, stratum: np.ndarray | None, scope: str) -> np.ndarray:
+    """Dense ids of (problem, stratum) (``scope="stratum"``) or of the problem (``"global"``) per entry."""
+    if scope == "global" or stratum is None:
+        key = problem_of.astype(np.int64)
+    else:
+        key = problem_of.astype(np.int64) * (int(stratum.max()) + 1) + stratum
+    return np.unique(key, return_inverse=True)[1].reshape(-1)
+
+
+def _group_min_mean(values: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    count = np.bincount(group)
+    minimum = np.full(count.size, np.inf)
+    np.minimum.at(minimum, group, values)
+    return minimum, np.bincount(group, weights=values) / count
+
+
+def _ddm_objective(problem: Problem, problem_of, index, b, item_a, item_b, a_chosen, design, settings):
+    for name, value in (
+        ("ddm boundary", settings.ddm_boundary),
+        ("ddm non-decision time", settings.ddm_non_decision_time),
+    ):
+        if value not in DDM_SCOPES:
+            raise ValueError(f"{name} scope {value!r} is not valid; expected one of {', '.join(DDM_SCOPES)}")
+    time = problem.strength[index]
+    stratum = None if problem.stratum is None else problem.stratum[index]
+    boundary_group = _groups(problem_of, stratum, settings.ddm_boundary)
+    t0_group = _groups(problem_of, stratum, settings.ddm_non_decision_time)
+    fastest, _ = _group_min_mean(time, t0_group)
+    fastest_row = fastest[t0_group]
+    _, mean_decision = _group_min_mean(time - 0.5 * fastest_row, boundary_group)
+    # E[decision time] = a²/4 at zero drift: the boundary whose mean matches the data's
+    log_boundary = torch.tensor(np.log(2.0 * np.sqrt(np.maximum(mean_decision, 1e-3))), requires_grad=True)
+    t0_logit = torch.zeros(int(t0_group.max()) + 1, dtype=torch.float64, requires_grad=True)
+    fastest_t = torch.as_tensor(fastest, dtype=torch.float64)
+    time_t = torch.as_tensor(time, dtype=torch.float64)
+    boundary_group_t, t0_group_t = torch.as_tensor(boundary_group), torch.as_tensor(t0_group)
+    row = torch.arange(time.size)
+    problem_of_group = np.zeros(int(boundary_group.max()) + 1, dtype=np.int64)
+    problem_of_group[boundary_group] = problem_of
+
+    def loss(theta: torch.Tensor) -> torch.Tensor:
+        utility = theta if design is None else theta @ design.T
+        t0 = 0.999 * fastest_t * torch.sigmoid(t0_logit)
+        return ddm_loss(
+            utility[b, item_a],
+            utility[b, item_b],
+            a_chosen,
+            time_t,
+            boundary=log_boundary.exp()[boundary_group_t],
+            non_decision_time=t0[t0_group_t],
+            stratum=row,
+            reduction="sum",
+        )
+
+    def report(utility: np.ndarray) -> np.ndarray:
+        log_a = log_boundary.detach().numpy()
+        scale = np.exp(np.bincount(problem_of_group, weights=log_a) / np.bincount(problem_of_group))
+        return utility * scale[:, None]
+
+    return Objective(loss, int(problem_of.size), (log_boundary, t0_logit), report)
+
+
+def _ez_targets(problem: Problem, train: np.ndarray, problem_of, index, settings) -> np.ndarray:
+    """Per-entry BT-scale utility gaps ``(a²/2)·c/(t − t0)`` with EZ's ``(a, t0)`` per (problem, stratum)."""
+    bt_utility, _ = fit_utilities(problem, train, "bt", settings)
+    a_chosen = problem.a_chosen[index]
+    gap = bt_utility[problem_of, problem.item_a[index]] - bt_utility[problem_of, problem.item_b[index]]
+    correct = np.where(gap == 0, True, (gap > 0) == a_chosen)
+    time = problem.strength[index]
+    stratum = None if problem.stratum is None else problem.stratum[index]
+    group = _groups(problem_of, stratum, "stratum")
+    n = np.bincount(group).astype(np.float64)
+    n_correct = np.bincount(group, weights=correct)
+    # moments of the "correct" RTs; groups with fewer than two use all their RTs
+    use = np.where((n_correct >= 2)[group], correct, True).astype(np.float64)
+    count = np.bincount(group, weights=use)
+    mean = np.bincount(group, weights=use * time) / count
+    variance = np.bincount(group, weights=use * (time - mean[group]) ** 2) / np.maximum(count - 1, 1)
+    variance = np.where(count >= 2, variance, np.nan)
+    pooled = np.nanmedian(variance) if np.isfinite(variance).any() else 1.0
+    variance = np.where(np.isfinite(variance) & (variance > 0), variance, pooled)
+    ez = ez_diffusion(n_correct / n, variance, mean, num_trials=np.maximum(n, 2))
+    fastest, _ = _group_min_mean(time, group)
+    t0 = np.clip(ez.non_decision_time, 0.0, 0.9 * fastest)
+    sign = np.where(a_chosen, 1.0, -1.0)
+    return ez.boundary[group] ** 2 / 2.0 * sign / (time - t0[group])
+
+
+def _objective(problem: Problem, train: np.ndarray, method: str, settings: Settings, seed) -> Objective:
+    """Build ``θ [B, P] ↦ summed loss`` for the training entries of every problem."""
     problem_of, index = np.nonzero(train)
     if problem_of.size == 0:
         raise ValueError("every training mask is empty")
@@ -150,13 +269,18 @@ def _objective(
         else:
             quantile = within_stratum_quantile(rank, group)
             extra["margin"] = torch.as_tensor(settings.margin_scale * (1.0 - quantile), dtype=torch.float64)
-    elif method == "rt_regression":
+    elif method in TIME_METHODS:
         if problem.strength is None:
-            raise ValueError(
-                "method 'rt_regression' needs response times (a strength where lower is stronger)"
+            raise ValueError(f"method {method!r} needs response times (a strength where lower is stronger)")
+        if method == "ddm":
+            return _ddm_objective(problem, problem_of, index, b, item_a, item_b, a_chosen, design, settings)
+        if method == "ez":
+            extra["target"] = torch.as_tensor(_ez_targets(problem, train, problem_of, index, settings))
+        else:
+            link = link or HyperbolicLink(0.0, float(np.quantile(problem.strength, 0.95)))
+            extra["time"] = torch.as_tensor(
+                np.minimum(problem.strength[index], link.max_rt), dtype=torch.float64
             )
-        link = link or HyperbolicLink(0.0, float(np.quantile(problem.strength, 0.95)))
-        extra["time"] = torch.as_tensor(np.minimum(problem.strength[index], link.max_rt), dtype=torch.float64)
     elif method != "bt":
         raise ValueError(f"method={method!r} is not valid; expected one of {', '.join(METHODS)}")
 
@@ -167,12 +291,14 @@ def _objective(
             return bradley_terry_loss(ua, ub, a_chosen, reduction="sum")
         if method == "rt_regression":
             return rt_regression_loss(ua, ub, a_chosen, extra["time"], link=link, reduction="sum")
+        if method == "ez":
+            return 0.5 * (ua - ub - extra["target"]).square().sum()
         chosen, rejected = torch.where(a_chosen, ua, ub), torch.where(a_chosen, ub, ua)
         if method == "margin_bt":
             return margin_bradley_terry_loss(chosen, rejected, extra["margin"], reduction="sum")
         return responserank_loss(chosen, rejected, layout=layout, reduction="sum")
 
-    return objective, int(problem_of.size)
+    return Objective(objective, int(problem_of.size))
 
 
 #: Below this many training entries a fit runs on one torch thread: the per-step tensors are small, and thread
@@ -212,13 +338,15 @@ def fit_utilities(
         raise ValueError("every problem needs at least one training comparison")
     if settings.l2 < 0:
         raise ValueError(f"l2 must be >= 0, got {settings.l2}")
-    objective, num_entries = _objective(problem, train, method, settings, seed)
+    objective = _objective(problem, train, method, settings, seed)
+    num_entries = objective.num_entries
     num_problems = train.shape[0]
     num_params = problem.num_items if problem.design is None else problem.design.shape[1]
     scale = num_problems / num_entries  # 1 / mean training size: gradients on a per-comparison scale
     theta = torch.zeros(num_problems, num_params, dtype=torch.float64, requires_grad=True)
+    trainable = [theta, *objective.extra_parameters]
     optimizer = torch.optim.LBFGS(
-        [theta],
+        trainable,
         lr=1.0,
         max_iter=settings.max_iter,
         history_size=20,
@@ -229,7 +357,7 @@ def fit_utilities(
 
     def closure() -> torch.Tensor:
         optimizer.zero_grad()
-        loss = scale * (objective(theta) + 0.5 * settings.l2 * theta.square().sum())
+        loss = scale * (objective.loss(theta) + 0.5 * settings.l2 * theta.square().sum())
         loss.backward()
         return loss
 
@@ -237,20 +365,24 @@ def fit_utilities(
         for _ in range(3):  # restart L-BFGS's memory if it stalled (rare)
             optimizer.step(closure)
             closure()
-            if float(theta.grad.abs().max()) <= 10 * settings.tolerance_grad:
+            if _max_gradient(trainable) <= 10 * settings.tolerance_grad:
                 converged = True
                 break
         else:
             converged = False
     if not converged:
         warnings.warn(
-            f"{method}: L-BFGS did not converge (max |gradient| {float(theta.grad.abs().max()):.2e})",
+            f"{method}: L-BFGS did not converge (max |gradient| {_max_gradient(trainable):.2e})",
             ConvergenceWarning,
             stacklevel=2,
         )
     parameters = theta.detach().numpy()
     utility = parameters if problem.design is None else parameters @ problem.design.T
-    return utility, parameters
+    return objective.report(utility), objective.report(parameters)
+
+
+def _max_gradient(tensors: list[torch.Tensor]) -> float:
+    return max(float(t.grad.abs().max()) for t in tensors if t.grad is not None)
 
 
 def centre(utility: np.ndarray, component: np.ndarray) -> np.ndarray:

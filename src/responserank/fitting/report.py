@@ -40,6 +40,8 @@ METHOD_STYLE = {
     "responserank": ("ResponseRank", RR_COLOR, "s"),
     "rt_regression": ("RT regression", RT_REGRESSION_COLOR, "^"),
     "margin_bt": ("Margin BT", MARGIN_BT_COLOR, "D"),
+    "ez": ("EZ + ratio", "#7F8C8D", "v"),
+    "ddm": ("DDM", "#6C3483", "P"),
 }
 MAX_ITEMS_SHOWN = 60
 OUTPUT_FILES = (

@@ -22,9 +22,9 @@ from responserank.resources import conf_dir, group_options, search_dirs
 CONF_DIR: Path = conf_dir("synthetic")
 
 #: Learner order used in files, tables and figures.
-LEARNER_ORDER = ("bt", "rt_regression", "rt_regression_perm", "rr", "rr_pooled", "rr_perm")
+LEARNER_ORDER = ("bt", "rt_regression", "rt_regression_perm", "rr", "rr_pooled", "rr_perm", "ddm")
 TRIAL_GENERATORS = ("deterministic", "stochastic", "drift_diffusion")
-LOSSES = ("bt", "rt_regression", "responserank")
+LOSSES = ("bt", "rt_regression", "responserank", "ddm")
 
 
 class ConfigError(ValueError):
@@ -116,6 +116,8 @@ class DatasetConfig:
     num_test_samples: int = 200
     num_partitions: int = 5
     partition_rt_variability: float = 3.0
+    rt_outlier_fraction: float = 0.0
+    rt_outlier_max_delay: float = 20.0
     drift_diffusion: DriftDiffusionConfig = field(default_factory=DriftDiffusionConfig)
 
     @classmethod
@@ -169,6 +171,14 @@ class DatasetConfig:
             _is_number(self.partition_rt_variability) and self.partition_rt_variability >= 0,
             f"dataset.partition_rt_variability must be >= 0, got {self.partition_rt_variability!r}",
         )
+        _require(
+            _is_number(self.rt_outlier_fraction) and 0 <= self.rt_outlier_fraction < 1,
+            f"dataset.rt_outlier_fraction must lie in [0, 1), got {self.rt_outlier_fraction!r}",
+        )
+        _require(
+            _is_number(self.rt_outlier_max_delay) and self.rt_outlier_max_delay > 0,
+            f"dataset.rt_outlier_max_delay must be a positive number, got {self.rt_outlier_max_delay!r}",
+        )
         self.drift_diffusion.validate("dataset.drift_diffusion")
 
 
@@ -192,6 +202,7 @@ class LearnerConfig:
     label_smoothing: float | None = None
     min_rt: float = 0.0
     max_rt: float = 10.0
+    ddm_learning_rate: float = 0.05
 
     @classmethod
     def from_mapping(cls, key: str, values: Mapping[str, Any]) -> LearnerConfig:
@@ -204,8 +215,13 @@ class LearnerConfig:
 
     @property
     def training_key(self) -> tuple:
-        """Hyper-parameters that must be equal for models to be trained in one batch."""
-        return (self.hidden_layers, self.num_epochs, self.learning_rate, self.l2_reg)
+        """Hyper-parameters that must be equal for models to be trained in one batch.
+
+        DDM models always get a batch of their own: float32 batched matmuls can round differently when the batch
+        grows, so keeping them apart leaves the other learners' numbers bit-identical with or without ``ddm``.
+        """
+        key = (self.hidden_layers, self.num_epochs, self.learning_rate, self.l2_reg)
+        return (*key, "ddm") if self.loss == "ddm" else key
 
     def validate(self, section: str) -> None:
         _require(isinstance(self.name, str) and bool(self.name), f"{section}.name must be a non-empty string")
@@ -239,6 +255,10 @@ class LearnerConfig:
         _require(
             _is_number(self.min_rt) and _is_number(self.max_rt) and self.min_rt < self.max_rt,
             f"{section}.min_rt must be < max_rt",
+        )
+        _require(
+            _is_number(self.ddm_learning_rate) and self.ddm_learning_rate > 0,
+            f"{section}.ddm_learning_rate must be a positive number, got {self.ddm_learning_rate!r}",
         )
 
 

@@ -230,6 +230,19 @@ def choices_and_response_times(
     return upper.astype(np.int64), decision_time + ddm.non_decision_time
 
 
+def add_rt_outliers(
+    t: np.ndarray, fraction: float, max_delay: float, random_seed: int, trial: int
+) -> np.ndarray:
+    """Attention lapses: each RT independently, with probability ``fraction``, gets a delay ``U(0, max_delay)`` s.
+
+    Choices are unchanged (the decision was made, only the response came late). Drawn from the stream
+    ``rt_outliers`` (one uniform for "is it a lapse" and one for the delay per comparison, always both), before
+    the per-stratum multipliers, so a lapse lasts longer for a slow annotator as everything else does.
+    """
+    draws = stream_rng(random_seed, trial, "rt_outliers").random((t.shape[0], 2))
+    return t + np.where(draws[:, 0] < fraction, draws[:, 1] * max_delay, 0.0)
+
+
 def generate_dataset(config: DatasetConfig, random_seed: int, trial: int) -> SyntheticDataset:
     """Simulate the dataset of trial ``trial`` (1-based) of an experiment seeded with ``random_seed``."""
     n = config.num_comparisons
@@ -241,6 +254,8 @@ def generate_dataset(config: DatasetConfig, random_seed: int, trial: int) -> Syn
     utility = utility * (config.utility_sd / sd)
     u1, u2 = utility[:n], utility[n:]
     y, t = choices_and_response_times(config, u1, u2, random_seed, trial)
+    if config.rt_outlier_fraction > 0:
+        t = add_rt_outliers(t, config.rt_outlier_fraction, config.rt_outlier_max_delay, random_seed, trial)
 
     partition_id = stream_rng(random_seed, trial, "strata").integers(0, config.num_partitions, size=n)
     multipliers = stratum_multipliers(

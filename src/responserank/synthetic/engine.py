@@ -33,11 +33,18 @@ LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 @dataclass(frozen=True)
 class LossBlock:
-    """Models ``start … stop−1`` of the batch and the loss they are trained with."""
+    """Models ``start … stop−1`` of the batch and the loss they are trained with.
+
+    ``parameters`` are the loss's own trainable tensors (e.g. the DDM's boundaries), optimised jointly with the
+    models by the same AdamW at ``learning_rate`` without weight decay. Each entry must belong to one model only
+    (so each model still receives exactly its own gradient).
+    """
 
     start: int
     stop: int
     loss: LossFunction
+    parameters: tuple[torch.Tensor, ...] = ()
+    learning_rate: float | None = None
 
 
 class StackedMLP:
@@ -88,13 +95,19 @@ class TrainingResult:
     step_metrics: dict[str, torch.Tensor]
 
 
-def _adamw(params: list[torch.Tensor], learning_rate: float, weight_decay: float) -> torch.optim.AdamW:
+def _adamw(
+    params: list[torch.Tensor],
+    learning_rate: float,
+    weight_decay: float,
+    extra_groups: Sequence[dict] = (),
+) -> torch.optim.AdamW:
     """AdamW (betas 0.9/0.999, eps 1e-8); the fused kernel where available (same update, one pass per tensor)."""
     options = {"lr": learning_rate, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": weight_decay}
+    groups = [{"params": params}, *extra_groups]
     try:
-        return torch.optim.AdamW(params, fused=True, **options)
+        return torch.optim.AdamW(groups, fused=True, **options)
     except (RuntimeError, ValueError):  # pragma: no cover - no fused kernel for this device / dtype
-        return torch.optim.AdamW(params, **options)
+        return torch.optim.AdamW(groups, **options)
 
 
 def train_stacked(
@@ -133,7 +146,12 @@ def train_stacked(
             f"inputs must have shape [{num_models}, {2 * num_pairs}, d], got {tuple(inputs.shape)}"
         )
 
-    optimizer = _adamw(model.params, learning_rate, weight_decay)
+    extra_groups = [
+        {"params": list(block.parameters), "lr": block.learning_rate or learning_rate, "weight_decay": 0.0}
+        for block in loss_blocks
+        if block.parameters
+    ]
+    optimizer = _adamw(model.params, learning_rate, weight_decay, extra_groups)
     kept = [p.detach().clone() for p in model.params]
     best_loss = torch.full((num_models,), float("inf"), dtype=model.params[0].dtype)
     best_step = torch.zeros(num_models, dtype=torch.int64)

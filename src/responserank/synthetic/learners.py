@@ -17,6 +17,16 @@ Losses (spec §2), each returning one value per model:
   every training step. Ranks are the within-prefix ordinal ranks of ``t`` (ties — possible for DDM times on the 1 ms grid — broken by
   row order, a fixed arbitrary order).
 
+* ``ddm``: mean negative log Wiener density of (choice, RT) (:func:`responserank.ddm.ddm_loss`), drift
+  ``k · (û1 − û2)``, unbiased start, σ = 1. The DDM parameters are learned jointly with the network, per
+  (model, partition) with ``use_strata`` (else one set per model): ``a = exp(α)``, ``k = exp(κ)`` and
+  ``t0 = 0.999 · t_min · sigmoid(τ)`` with ``t_min`` the fastest train RT of the model's stratum, so
+  ``0 ≤ t0 < t_min`` holds at every step. Start: ``t0 = t_min/2``, ``a = 2·sqrt(mean(t − t0))`` (the boundary
+  whose mean decision time at zero drift, ``a²/4``, matches the data), ``k = 1``; AdamW at
+  ``ddm_learning_rate`` without weight decay (the network keeps ``learning_rate`` and ``l2_reg``). With
+  per-partition parameters the model is correctly specified for the drift-diffusion configs even with RT
+  multipliers: scaling time by ``m`` is a DDM with ``a·√m``, ``v/√m`` and ``t0·m``.
+
 Permutation controls: the prefix's ``t`` column is replaced by a permutation of itself (across strata, partition
 ids unchanged) drawn from the stream ``permutation/frac_<pct>`` of the trial; the two permutation learners see the
 same permuted data at a given size.
@@ -30,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from responserank.ddm import ddm_negative_log_likelihood
 from responserank.losses import (
     HyperbolicLink,
     bradley_terry_loss,
@@ -203,6 +214,61 @@ def responserank_loss_block(
     return LossBlock(start, start + num_models, loss)
 
 
+#: ``t0 = T0_CEILING · t_min · sigmoid(τ)`` stays strictly below the stratum's fastest RT even in float32.
+T0_CEILING = 0.999
+
+
+def ddm_loss_block(start: int, data: ModelData, learner: LearnerConfig, num_partitions: int) -> LossBlock:
+    """Drift-diffusion likelihood for all models of the block with one core call; DDM parameters per stratum."""
+    num_models = data.mask.shape[0]
+    groups = num_partitions if learner.use_strata else 1
+    model_index = torch.arange(num_models).unsqueeze(1).expand_as(data.stratum)
+    stratum = data.stratum if learner.use_strata else torch.zeros_like(data.stratum)
+    if bool((stratum[data.mask] >= groups).any()) or bool((stratum < 0).any()):
+        raise ValueError(f"partition ids must lie in 0 … {num_partitions - 1}")
+    combined = (model_index * groups + stratum)[data.mask]
+    row_model = model_index[data.mask]
+    rt = data.response_time[data.mask]
+    chosen = data.first_chosen[data.mask]
+    counts = data.mask.sum(dim=1).to(rt.dtype)
+    num_groups = num_models * groups
+    fastest = torch.full((num_groups,), float("inf"), dtype=rt.dtype).scatter_reduce(
+        0, combined, rt, reduce="amin"
+    )
+    fastest = torch.where(torch.isfinite(fastest), fastest, torch.ones_like(fastest))  # unused strata
+    group_size = torch.zeros(num_groups, dtype=rt.dtype).index_add(0, combined, torch.ones_like(rt))
+    mean_rt = torch.zeros(num_groups, dtype=rt.dtype).index_add(0, combined, rt) / group_size.clamp(min=1)
+    mean_rt = torch.where(group_size > 0, mean_rt, fastest)
+    log_boundary = torch.log(2.0 * torch.sqrt((mean_rt - T0_CEILING * 0.5 * fastest).clamp(min=1e-3)))
+    log_boundary.requires_grad_(True)
+    t0_logit = torch.zeros(num_groups, dtype=rt.dtype, requires_grad=True)
+    log_drift_scale = torch.zeros(num_groups, dtype=rt.dtype, requires_grad=True)
+
+    if not (bool(torch.isfinite(rt).all()) and bool((rt > 0).all())):
+        raise ValueError("response times must be finite and > 0 for the DDM learner")
+
+    def loss(u_first: torch.Tensor, u_second: torch.Tensor) -> torch.Tensor:
+        # Checked once above: 0 ≤ t0 < the stratum's fastest RT holds by construction, so the per-step checks of
+        # ddm_loss are skipped (the tests compare this block with ddm_loss itself).
+        t0 = T0_CEILING * fastest * torch.sigmoid(t0_logit)
+        nll = ddm_negative_log_likelihood(
+            u_first[data.mask] - u_second[data.mask],
+            chosen,
+            rt - t0[combined],
+            log_boundary.exp()[combined],
+            log_drift_scale.exp()[combined],
+        )
+        return torch.zeros(num_models, dtype=nll.dtype).index_add(0, row_model, nll) / counts
+
+    return LossBlock(
+        start,
+        start + num_models,
+        loss,
+        parameters=(log_boundary, t0_logit, log_drift_scale),
+        learning_rate=learner.ddm_learning_rate,
+    )
+
+
 def loss_block(
     start: int,
     data: ModelData,
@@ -217,4 +283,6 @@ def loss_block(
         return rt_regression_loss_block(start, data, learner)
     if learner.loss == "responserank":
         return responserank_loss_block(start, data, num_partitions, names)
+    if learner.loss == "ddm":
+        return ddm_loss_block(start, data, learner, num_partitions)
     raise ValueError(f"unknown loss {learner.loss!r}")

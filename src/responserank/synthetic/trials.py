@@ -76,6 +76,8 @@ def _loss_key(learner: LearnerConfig) -> tuple:
         return ("bt", learner.label_smoothing)
     if learner.loss == "rt_regression":
         return ("rt_regression", learner.min_rt, learner.max_rt)
+    if learner.loss == "ddm":
+        return ("ddm", learner.use_strata, learner.ddm_learning_rate)
     # Pooled and stratified RR get separate calls: the core pads every stratum to the largest one, and a pooled
     # stratum holds all 50 pairs, so mixing them would pad the ~10-pair strata five-fold.
     return ("responserank", learner.use_strata)

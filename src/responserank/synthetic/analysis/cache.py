@@ -24,6 +24,7 @@ from responserank.synthetic.analysis.names import (
     KENDALL_TAU,
     LEARNERS,
     METRICS,
+    OPTIONAL_LEARNERS,
 )
 
 
@@ -43,6 +44,11 @@ class DatasetResults:
     metrics: dict[str, dict[str, np.ndarray]]
     kendall_tau: np.ndarray
     confusion: np.ndarray
+
+    @property
+    def learners(self) -> list[str]:
+        """Learner keys of this cache: the six required ones, then the optional ones it holds."""
+        return list(next(iter(self.metrics.values())))
 
     @property
     def num_trials(self) -> int:
@@ -90,7 +96,10 @@ def _parse_size(key: str, path: Path, learner: str) -> float:
 
 
 def load_cache(path: str | os.PathLike, config: str | None = None) -> DatasetResults:
-    """Load and check one cache; all six learners must be present with the same sizes and trial counts."""
+    """Load and check one cache; all six learners must be present with the same sizes and trial counts.
+
+    Optional learners (``names.OPTIONAL_LEARNERS``, e.g. ``ddm``) are loaded and checked when present.
+    """
     path = Path(path)
     config = config or path.stem
     cache = read_json(path, "cache file")
@@ -104,9 +113,10 @@ def load_cache(path: str | os.PathLike, config: str | None = None) -> DatasetRes
     if missing:
         raise AnalysisError(f"{path}: missing learner(s) {', '.join(missing)}")
 
+    learners = [*LEARNERS, *(key for key in OPTIONAL_LEARNERS if isinstance(cache.get(key), dict))]
     declared = metadata.get("dataset_sizes")
     sizes_by_learner = {}
-    for learner in LEARNERS:
+    for learner in learners:
         sizes = cache[learner].get("sizes")
         if not isinstance(sizes, dict) or not sizes:
             raise AnalysisError(f"{path}: learner {learner!r} has no 'sizes'")
@@ -133,7 +143,7 @@ def load_cache(path: str | os.PathLike, config: str | None = None) -> DatasetRes
 
     num_trials = None
     metrics: dict[str, dict[str, np.ndarray]] = {metric: {} for metric in METRICS}
-    for learner in LEARNERS:
+    for learner in learners:
         for size in sizes:
             key = sizes_by_learner[learner][size]
             node = cache[learner]["sizes"][key]

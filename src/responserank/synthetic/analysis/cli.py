@@ -40,7 +40,7 @@ def _collect(args: argparse.Namespace) -> None:
                 f"{args.paths_file}: experiment folder {folder} of {config!r} does not exist "
                 f"(relative paths are resolved against the current folder {Path.cwd()})"
             )
-    for path in collect(args.cache_dir, experiments):
+    for path in collect(args.cache_dir, experiments, add_to_existing=args.add_to_existing):
         print(f"wrote {path}")
 
 
@@ -93,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--paths-file",
         required=True,
         help="experiment_paths.json written by 'find' (relative paths: relative to the current folder)",
+    )
+    collect.add_argument(
+        "--add-to-existing",
+        action="store_true",
+        help="add the runs' learners (e.g. a ddm-only run) to the existing caches instead of replacing them",
     )
     collect.set_defaults(handler=_collect)
 

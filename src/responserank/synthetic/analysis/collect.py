@@ -140,10 +140,49 @@ def collect_experiment(experiment: str | os.PathLike) -> dict:
     return {"metadata": metadata, "dataset_metrics": dataset_metrics, **summary}
 
 
-def collect(cache_dir: str | os.PathLike, experiments: dict[str, Path]) -> list[Path]:
-    """Collect every experiment, then write ``<cache_dir>/<config>.json`` for each; returns the written paths."""
+def add_learners(existing: dict, extra: dict, path: Path) -> dict:
+    """``existing`` cache plus the learners of ``extra`` that it lacks (a run of only new learners, e.g. ``ddm``).
+
+    Both must describe the same dataset config, trial count and sizes (the runner's seeds then give both the
+    same datasets and initial weights, so the comparison stays paired); learners present in both are refused.
+    """
+    old_meta, new_meta = existing.get("metadata", {}), extra.get("metadata", {})
+    for key in ("dataset", "num_trials", "dataset_sizes"):
+        if old_meta.get(key) != new_meta.get(key):
+            raise AnalysisError(
+                f"{path}: cannot add learners from a run with {key}={new_meta.get(key)!r} "
+                f"to a cache with {key}={old_meta.get(key)!r}"
+            )
+    reserved = {"metadata", "dataset_metrics"}
+    new_learners = [key for key in extra if key not in reserved]
+    clash = [key for key in new_learners if key in existing]
+    if clash:
+        raise AnalysisError(f"{path}: learner(s) {', '.join(clash)} already in the cache; nothing was added")
+    metadata = dict(old_meta)
+    metadata["learners"] = [*old_meta.get("learners", []), *new_meta.get("learners", new_learners)]
+    metadata["added_learners"] = [
+        *old_meta.get("added_learners", []),
+        {"learners": new_learners, "timestamp": new_meta.get("timestamp")},
+    ]
+    return {**existing, **{key: extra[key] for key in new_learners}, "metadata": metadata}
+
+
+def collect(
+    cache_dir: str | os.PathLike, experiments: dict[str, Path], add_to_existing: bool = False
+) -> list[Path]:
+    """Collect every experiment, then write ``<cache_dir>/<config>.json`` for each; returns the written paths.
+
+    With ``add_to_existing``, each experiment's learners are added to the existing cache of its config
+    (:func:`add_learners`) instead of replacing it.
+    """
     caches = {config: collect_experiment(folder) for config, folder in experiments.items()}
     cache_dir = Path(cache_dir)
+    if add_to_existing:
+        for config in caches:
+            path = cache_dir / f"{config}.json"
+            if not path.is_file():
+                raise AnalysisError(f"{path}: no existing cache to add learners to")
+            caches[config] = add_learners(read_json(path, "cache file"), caches[config], path)
     written = []
     for config, cache in caches.items():
         path = cache_dir / f"{config}.json"

@@ -17,7 +17,7 @@ from matplotlib.ticker import MaxNLocator
 
 from responserank.reporting import BT_COLOR, RR_COLOR, RT_REGRESSION_COLOR
 from responserank.synthetic.analysis.cache import DatasetResults
-from responserank.synthetic.analysis.names import LEARNERS
+from responserank.synthetic.analysis.names import ALL_LEARNERS
 from responserank.synthetic.analysis.statistics import band_half_width, rr_vs_bt, size_summaries
 from responserank.synthetic.analysis.tables import dataset_title
 
@@ -38,6 +38,7 @@ STYLES: dict[str, LearnerStyle] = {
     "rr": LearnerStyle(RR_COLOR, "-", "D"),
     "rr_pooled": LearnerStyle("#2E86C1", "-.", "s"),
     "rr_perm": LearnerStyle("#0B4F37", ":", "D", "///"),
+    "ddm": LearnerStyle("#6C3483", "-", "v"),
 }
 
 # Plotted rows: (metric, y label, scale); accuracy is shown in percent.
@@ -62,17 +63,28 @@ def _line_handle(learner: str) -> Line2D:
         linestyle=style.linestyle,
         marker=style.marker,
         markersize=5,
-        label=LEARNERS[learner],
+        label=ALL_LEARNERS[learner],
     )
 
 
-def _learner_handles(kind: str) -> list:
-    """Legend entries of all learners: lines (curves) or filled patches (boxplots)."""
+def _shared_learners(datasets: Sequence[DatasetResults]) -> list[str]:
+    """Learners held by every dataset of a figure, in table order (the six, then optional ones such as DDM)."""
+    held = [set(results.learners) for results in datasets]
+    return [learner for learner in ALL_LEARNERS if all(learner in h for h in held)]
+
+
+def _learner_handles(kind: str, learners: Sequence[str]) -> list:
+    """Legend entries of ``learners``: lines (curves) or filled patches (boxplots)."""
     if kind == "line":
-        return [_line_handle(learner) for learner in LEARNERS]
+        return [_line_handle(learner) for learner in learners]
     return [
-        Patch(facecolor=STYLES[learner].color, alpha=0.75, hatch=STYLES[learner].hatch, label=name)
-        for learner, name in LEARNERS.items()
+        Patch(
+            facecolor=STYLES[learner].color,
+            alpha=0.75,
+            hatch=STYLES[learner].hatch,
+            label=ALL_LEARNERS[learner],
+        )
+        for learner in learners
     ]
 
 
@@ -98,11 +110,12 @@ def _grid(num_datasets: int, width_per_panel: float, height: float, sharey: bool
 def combined_metrics_boxplot(datasets: Sequence[DatasetResults]):
     """2 rows (PDC, accuracy in %) × datasets; notched boxplots per learner over all sizes × trials."""
     fig, axes = _grid(len(datasets), 3.6, 6.0, sharey="row")  # shared scale: datasets comparable
+    learners = _shared_learners(datasets)
     for col, results in enumerate(datasets):
         for row, (metric, label, scale) in enumerate(ROWS):
             ax = axes[row, col]
             samples = []
-            for learner in LEARNERS:
+            for learner in learners:
                 values = results.metrics[metric][learner].ravel() * scale
                 samples.append(values[~np.isnan(values)])
             boxes = ax.boxplot(
@@ -113,7 +126,7 @@ def combined_metrics_boxplot(datasets: Sequence[DatasetResults]):
                 medianprops={"color": "black", "linewidth": 1.2},
                 flierprops={"marker": ".", "markersize": 2.5, "alpha": 0.5, "markeredgecolor": "0.4"},
             )
-            for patch, learner in zip(boxes["boxes"], LEARNERS, strict=True):
+            for patch, learner in zip(boxes["boxes"], learners, strict=True):
                 patch.set_facecolor(STYLES[learner].color)
                 patch.set_alpha(0.75)
                 patch.set_hatch(STYLES[learner].hatch)
@@ -124,7 +137,7 @@ def combined_metrics_boxplot(datasets: Sequence[DatasetResults]):
             if col == 0:
                 ax.set_ylabel(_row_label(label, scale))
     fig.tight_layout()
-    _bottom_legend(fig, _learner_handles("patch"), ncol=6 if len(datasets) >= 3 else 2)
+    _bottom_legend(fig, _learner_handles("patch", learners), ncol=len(learners) if len(datasets) >= 3 else 2)
     return fig
 
 
@@ -149,12 +162,13 @@ def metrics_vs_datasize(datasets: Sequence[DatasetResults]):
     drop line and text) and an arrow from BT to RR at the largest size labelled with the difference.
     """
     fig, axes = _grid(len(datasets), 3.7, 6.4)
+    learners = _shared_learners(datasets)
     for col, results in enumerate(datasets):
         x = results.sizes * 100
         for row, (metric, label, scale) in enumerate(ROWS):
             ax = axes[row, col]
             summaries = size_summaries(results, metric)
-            for learner in LEARNERS:
+            for learner in learners:
                 style = STYLES[learner]
                 mean = np.array([s.mean for s in summaries[learner]]) * scale
                 half = np.array([band_half_width(s) for s in summaries[learner]]) * scale
@@ -184,7 +198,7 @@ def metrics_vs_datasize(datasets: Sequence[DatasetResults]):
             if col == 0:
                 ax.set_ylabel(_row_label(label, scale))
     bt_full = Line2D([], [], color=BT_COLOR, linestyle=(0, (5, 3)), linewidth=1.0, label="BT at 100" + _pct())
-    handles = [*_learner_handles("line"), bt_full]
+    handles = [*_learner_handles("line", learners), bt_full]
     fig.tight_layout()
     _bottom_legend(fig, handles, ncol=4 if len(datasets) >= 2 else 2)
     return fig

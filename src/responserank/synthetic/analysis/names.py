@@ -18,6 +18,9 @@ LEARNERS: dict[str, str] = {
     "rr_pooled": "ResponseRank-Pool",
     "rr_perm": "ResponseRank-Perm",
 }
+# Learners a cache may hold in addition (shown after the six when every cache of a figure/table has them).
+OPTIONAL_LEARNERS: dict[str, str] = {"ddm": "DDM"}
+ALL_LEARNERS: dict[str, str] = LEARNERS | OPTIONAL_LEARNERS
 
 # Dataset config name → display name (the ``name`` field of the config, stored as metadata.json's "dataset").
 DATASET_CONFIGS: dict[str, str] = {

@@ -14,7 +14,7 @@ import numpy as np
 
 from responserank.reporting import AnalysisError, format_cell, format_p_value, summarize
 from responserank.synthetic.analysis.cache import DatasetResults
-from responserank.synthetic.analysis.names import FAMILY_TITLE, LEARNERS, METRICS, family_of
+from responserank.synthetic.analysis.names import ALL_LEARNERS, FAMILY_TITLE, METRICS, family_of
 from responserank.synthetic.analysis.statistics import (
     Comparison,
     RrVsBt,
@@ -43,9 +43,11 @@ def _metric_rows(datasets: Sequence[DatasetResults], metric: str, latex: bool, w
     scale, decimals = CELL_FORMAT[metric]
     for results in datasets:
         summaries = size_summaries(results, metric)
-        means = np.array([[s.mean for s in summaries[learner]] for learner in LEARNERS])
+        learners = results.learners
+        means = np.array([[s.mean for s in summaries[learner]] for learner in learners])
         best = np.nanmax(means, axis=0) if np.isfinite(means).any() else np.full(means.shape[1], np.nan)
-        for row, (learner, name) in enumerate(LEARNERS.items()):
+        for row, learner in enumerate(learners):
+            name = ALL_LEARNERS[learner]
             cells = [
                 format_cell(
                     summary,
