@@ -282,7 +282,10 @@ def test_configs_of_one_trial_share_their_random_streams():
     configs = {
         config.name: config
         for base in (DETERMINISTIC, STOCHASTIC, DDM)
-        for config in (base, dataclasses.replace(base, name=base.name + " NoVar", partition_rt_variability=0.0))
+        for config in (
+            base,
+            dataclasses.replace(base, name=base.name + " NoVar", partition_rt_variability=0.0),
+        )
     }
     data = {name: generate_dataset(config, 42, 5) for name, config in configs.items()}
     first = data["Deterministic"]
