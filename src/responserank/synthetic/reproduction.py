@@ -13,12 +13,13 @@ Without ``--reference`` only our numbers are shown.
 
 Statistical mode (many trials; :mod:`responserank.synthetic.analysis.reproduction_stats`)::
 
-    python -m responserank.synthetic.reproduction --statistical <caches folder | summary .json>
+    python -m responserank.synthetic.reproduction --statistical <caches folder | summary .json> [more ...]
         [--reference <paper caches folder | summary .json>] [--save-summary <path .json>]
     python -m responserank.synthetic.reproduction --statistical --run 1000 [--runs-dir outputs/reproduction]
         [--configs stochastic ...] [--override learners.bt.num_epochs=100 ...] [--save-summary <path .json>]
 
-reads collected caches (or a summary written by ``--save-summary``), or first runs
+reads collected caches (or a summary written by ``--save-summary``; with several sources, each config comes from
+the first source that has it), or first runs
 ``experiment_runner dataset=<config> num_trials=<N> save_datasets=false`` for each config into
 ``<runs-dir>/<config>`` (an existing folder is resumed) and collects them into ``<runs-dir>/caches``. It prints, per
 dataset × learner × size, our mean ± 95 % CI next to the paper's, the difference with its Welch interval and p
@@ -258,19 +259,31 @@ def run_experiments(
     return experiments
 
 
-def _summary_of(source: Path, args: argparse.Namespace) -> stats.ReproductionSummary:
-    if source.is_file():
-        return stats.load_summary(source)
-    caches = analysis_cache.load_caches(source)
-    return stats.summarize_results(caches, args.bootstrap_resamples, args.bootstrap_seed, source=str(source))
+def _summary_of(sources: list[Path], args: argparse.Namespace) -> stats.ReproductionSummary:
+    """Summaries of caches folders or summary files; a config comes from the first source that has it."""
+    summaries = []
+    for source in sources:
+        if source.is_file():
+            summaries.append(stats.load_summary(source))
+        else:
+            caches = analysis_cache.load_caches(source)
+            summaries.append(
+                stats.summarize_results(caches, args.bootstrap_resamples, args.bootstrap_seed, str(source))
+            )
+    return stats.merge_summaries(summaries)
+
+
+def _trials_text(summary: stats.ReproductionSummary) -> str:
+    trials = summary.cells.groupby("config", sort=False)["n"].max()
+    return ", ".join(f"{stats.SHORT_DATASET[config]} {n}" for config, n in trials.items())
 
 
 def statistical_report(ours: stats.ReproductionSummary, paper: stats.ReproductionSummary, args) -> str:
     comparison = stats.compare(ours, paper)
     learners = args.learners or list(stats.LEARNERS)
     parts = [
-        f"Ours: {ours.metadata.get('source') or 'summary'} ({ours.num_trials} trials); paper: "
-        f"{paper.metadata.get('source') or 'summary'} ({paper.num_trials} trials). Intervals are 95 %: "
+        f"Ours: {ours.metadata.get('source') or 'summary'} (trials: {_trials_text(ours)}); paper: "
+        f"{paper.metadata.get('source') or 'summary'} (trials: {_trials_text(paper)}). Intervals are 95 %: "
         "Student t for means, Welch for differences, percentile bootstrap over trials for crossing points "
         f"({ours.metadata.get('bootstrap_resamples')} resamples, seed {ours.metadata.get('bootstrap_seed')}).",
         stats.agreement_line(comparison),
@@ -290,15 +303,13 @@ def _statistical(args: argparse.Namespace) -> None:
     if args.run is not None:
         if args.run < 2:
             raise AnalysisError(f"--run needs at least 2 trials, got {args.run}")
-        if args.source is not None:
-            raise AnalysisError("give either --run N or a source folder/file, not both")
         experiments = run_experiments(args.run, args.runs_dir, args.configs, args.override)
         collect(args.runs_dir / "caches", experiments)
-        args.source = args.runs_dir / "caches"
-    if args.source is None:
+        args.source = [args.runs_dir / "caches", *args.source]
+    if not args.source:
         raise AnalysisError("--statistical needs a caches folder or summary file, or --run N")
     ours = _summary_of(args.source, args)
-    paper = _summary_of(args.reference, args) if args.reference else stats.paper_summary()
+    paper = _summary_of([args.reference], args) if args.reference else stats.paper_summary()
     if args.save_summary:
         stats.save_summary(ours, args.save_summary)
     print(statistical_report(ours, paper, args))
@@ -311,8 +322,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "source",
         type=Path,
-        nargs="?",
-        help="folder with our <config>.json caches (statistical mode: or a summary)",
+        nargs="*",
+        help="folder with our <config>.json caches (statistical mode: caches folders or summary files; "
+        "each config is taken from the first that has it)",
     )
     parser.add_argument(
         "--reference",
@@ -342,9 +354,9 @@ def main(argv: list[str] | None = None) -> int:
                 raise AnalysisError(f"--bootstrap-resamples must be >= 1, got {args.bootstrap_resamples}")
             _statistical(args)
             return 0
-        if args.source is None:
-            parser.error("the cache folder is required (or use --statistical --run N)")
-        ours = load_caches(args.source)
+        if len(args.source) != 1:
+            parser.error("give one cache folder (several sources only with --statistical)")
+        ours = load_caches(args.source[0])
         paper = load_caches(args.reference) if args.reference else {}
         trials = {c.num_trials() for c in ours.values()}
         print(f"Our caches: {', '.join(ours)} ({'/'.join(map(str, sorted(trials)))} trials).\n")

@@ -251,6 +251,28 @@ def summarize_results(
     return ReproductionSummary(cells=cells, crossings=crossings, metadata=metadata)
 
 
+def merge_summaries(summaries: list[ReproductionSummary]) -> ReproductionSummary:
+    """One summary from several; each config is taken from the first summary that has it."""
+    cells, crossings, sources, trials, taken = [], [], [], {}, set()
+    for summary in summaries:
+        configs = [c for c in dict.fromkeys(summary.cells["config"]) if c not in taken]
+        if not configs:
+            continue
+        taken.update(configs)
+        cells.append(summary.cells[summary.cells["config"].isin(configs)])
+        crossings.append(summary.crossings[summary.crossings["config"].isin(configs)])
+        sources.append(summary.metadata.get("source") or "summary")
+        trials.update({c: n for c, n in summary.metadata.get("num_trials", {}).items() if c in configs})
+    if len(summaries) == 1:
+        return summaries[0]
+    metadata = {**summaries[0].metadata, "source": " + ".join(sources), "num_trials": trials}
+    return ReproductionSummary(
+        cells=pd.concat(cells, ignore_index=True),
+        crossings=pd.concat(crossings, ignore_index=True),
+        metadata=metadata,
+    )
+
+
 def _json_number(value: float) -> float | str | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
@@ -402,7 +424,9 @@ def paper_summary() -> ReproductionSummary:
     """The paper's 100-trial summary shipped with the package."""
     resource = resources.files("responserank.synthetic").joinpath(PAPER_SUMMARY)
     with resources.as_file(resource) as path:
-        return load_summary(path)
+        summary = load_summary(path)
+    summary.metadata["source"] = f"the paper's caches (shipped summary {PAPER_SUMMARY})"
+    return summary
 
 
 # --------------------------------------------------------------------------------------------------------------
