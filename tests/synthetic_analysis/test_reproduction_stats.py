@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats
-from helpers import shared_path
+from helpers import REPO_ROOT, shared_path
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -173,6 +173,23 @@ def test_summary_round_trips_through_json(caches_dir, tmp_path):
     assert loaded.metadata["bootstrap_resamples"] == 50
 
 
+def test_merge_takes_each_config_from_the_first_source_that_has_it(caches_dir):
+    whole = stats.summarize_results(load_caches(caches_dir), resamples=20, seed=0, source="whole")
+    is_det = whole.cells["config"] == "deterministic_all"
+    first = stats.ReproductionSummary(
+        whole.cells[is_det].assign(mean=whole.cells[is_det]["mean"] / 2),
+        whole.crossings[whole.crossings["config"] == "deterministic_all"],
+        {"source": "first", "num_trials": {"deterministic_all": 12}},
+    )
+    merged = stats.merge_summaries([first, whole])
+    assert len(merged.cells) == len(whole.cells) and len(merged.crossings) == len(whole.crossings)
+    det = merged.cells[merged.cells["config"] == "deterministic_all"]
+    np.testing.assert_allclose(det["mean"], whole.cells[is_det]["mean"] / 2)
+    stoch = merged.cells[merged.cells["config"] == "stochastic"]
+    np.testing.assert_allclose(stoch["mean"], whole.cells[whole.cells["config"] == "stochastic"]["mean"])
+    assert merged.metadata["source"] == "first + whole"
+
+
 def _corrupt(path, tmp_path, edit):
     document = json.loads(path.read_text())
     edit(document)
@@ -305,3 +322,10 @@ def test_shipped_paper_summary_is_derived_from_the_papers_caches():
         shipped.cells, derived.cells, check_exact=False, atol=1e-6, check_dtype=False
     )
     pd.testing.assert_frame_equal(shipped.crossings, derived.crossings, check_exact=False, atol=1e-4)
+
+
+def test_committed_reproduction_summary_is_valid_with_the_800_trial_det_run():
+    summary = stats.load_summary(REPO_ROOT / "results" / "synthetic" / "reproduction_summary.json")
+    trials = summary.cells.groupby("config")["n"].max()
+    assert trials["deterministic_all"] == 800 and (trials.drop("deterministic_all") == 100).all()
+    assert set(trials.index) == set(stats.SHORT_DATASET)
