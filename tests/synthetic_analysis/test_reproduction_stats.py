@@ -324,8 +324,9 @@ def test_shipped_paper_summary_is_derived_from_the_papers_caches():
     pd.testing.assert_frame_equal(shipped.crossings, derived.crossings, check_exact=False, atol=1e-4)
 
 
-def test_committed_reproduction_summary_is_valid_with_the_800_trial_det_run():
+def test_committed_reproduction_summary_is_valid_with_the_longer_det_and_stoch_runs():
     summary = stats.load_summary(REPO_ROOT / "results" / "synthetic" / "reproduction_summary.json")
     trials = summary.cells.groupby("config")["n"].max()
-    assert trials["deterministic_all"] == 800 and (trials.drop("deterministic_all") == 100).all()
+    assert (trials["deterministic_all"], trials["stochastic"]) == (800, 300)
+    assert (trials.drop(["deterministic_all", "stochastic"]) == 100).all()
     assert set(trials.index) == set(stats.SHORT_DATASET)
