@@ -176,23 +176,39 @@ def format_cell(
     return text
 
 
+def crossing_points(sizes: Sequence[float], means, thresholds) -> np.ndarray:
+    """Vectorised :func:`crossing_point`: ``means`` ``[..., S]`` against ``thresholds`` ``[...]`` → ``[...]``.
+
+    Each curve (last axis, one mean per size) is walked in order of increasing size; at its first index ``i`` with
+    ``mean_i ≥ threshold``: if ``i > 0`` the size is linearly interpolated between points ``i−1`` and ``i``, else
+    it is the first size. NaN where a curve never reaches its threshold.
+    """
+    x = np.asarray(sizes, dtype=np.float64)
+    order = np.argsort(x, kind="stable")
+    x = x[order]
+    y = np.asarray(means, dtype=np.float64)[..., order]
+    threshold = np.asarray(thresholds, dtype=np.float64)[..., None]
+    if x.size == 0:
+        return np.full(np.broadcast_shapes(y.shape[:-1], threshold.shape[:-1]), np.nan)
+    reached = y >= threshold
+    i = np.argmax(reached, axis=-1)[..., None]
+    previous = np.maximum(i - 1, 0)
+    y_i, y_previous = np.take_along_axis(y, i, -1), np.take_along_axis(y, previous, -1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # i = 0 rows divide 0 by 0; replaced below
+        interpolated = x[previous] + (threshold - y_previous) * (x[i] - x[previous]) / (y_i - y_previous)
+    points = np.where(i == 0, x[0], interpolated)[..., 0]
+    return np.where(reached.any(axis=-1), points, np.nan)
+
+
 def crossing_point(sizes: Sequence[float], means: Sequence[float], threshold: float) -> float | None:
     """Smallest size at which ``means`` reaches ``threshold``, linearly interpolated between sizes.
 
     Walk the means in order of increasing size; at the first index ``i`` with ``mean_i ≥ threshold``: if
     ``i > 0`` interpolate between points ``i−1`` and ``i``, else return the first size. ``None`` if never reached.
+    One curve of :func:`crossing_points`.
     """
-    x = np.asarray(sizes, dtype=np.float64)
-    y = np.asarray(means, dtype=np.float64)
-    order = np.argsort(x, kind="stable")
-    x, y = x[order], y[order]
-    reached = np.flatnonzero(y >= threshold)
-    if reached.size == 0:
-        return None
-    i = int(reached[0])
-    if i == 0:
-        return float(x[0])
-    return float(x[i - 1] + (threshold - y[i - 1]) * (x[i] - x[i - 1]) / (y[i] - y[i - 1]))
+    point = float(crossing_points(sizes, means, threshold))
+    return None if math.isnan(point) else point
 
 
 def format_p_value(p: float) -> str:

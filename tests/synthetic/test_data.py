@@ -239,7 +239,7 @@ def test_fixed_true_network_is_shared_across_trials():
 
 
 def test_learner_init_is_independent_of_the_true_network():
-    """The original's defect: learner first layer = true network first layer. Here they come from separate streams."""
+    """The true network and the learners' initial weights come from separate, independent streams."""
     true_first = true_utility_network(STOCHASTIC, 42, 1)[0][0]
     learner_first = learner_init_params(20, (64,), 42, 1)[0]
     assert true_first.shape == learner_first.shape
@@ -275,3 +275,27 @@ def test_bad_dataset_config_is_rejected_with_the_key_named():
     with pytest.raises(ConfigError, match=r"dataset\.num_featres"):
         DatasetConfig.from_mapping({"name": "x", "trial_generator": "stochastic", "num_featres": 3})
     assert DriftDiffusionConfig().decision_threshold == 1.2
+
+
+def test_configs_of_one_trial_share_their_random_streams():
+    """Documented pairing: every config of a trial shares items, network and strata; twins share choices and RTs."""
+    configs = {
+        config.name: config
+        for base in (DETERMINISTIC, STOCHASTIC, DDM)
+        for config in (
+            base,
+            dataclasses.replace(base, name=base.name + " NoVar", partition_rt_variability=0.0),
+        )
+    }
+    data = {name: generate_dataset(config, 42, 5) for name, config in configs.items()}
+    first = data["Deterministic"]
+    for dataset in data.values():
+        np.testing.assert_array_equal(dataset.x1, first.x1)
+        np.testing.assert_array_equal(dataset.u1, first.u1)
+        np.testing.assert_array_equal(dataset.partition_id, first.partition_id)
+    np.testing.assert_array_equal(data["Stochastic"].multipliers, first.multipliers)
+    for base in ("Deterministic", "Stochastic", "Drift Diffusion"):
+        twin, scaled = data[base + " NoVar"], data[base]
+        np.testing.assert_array_equal(twin.y, scaled.y)
+        np.testing.assert_allclose(scaled.t, twin.t * scaled.multipliers[twin.partition_id], rtol=1e-12)
+    assert not np.array_equal(data["Stochastic"].y, data["Drift Diffusion"].y)

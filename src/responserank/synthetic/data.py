@@ -1,4 +1,4 @@
-"""Synthetic datasets: items, a fixed random utility network, choices, response times and strata (one per trial).
+"""Synthetic datasets (one per trial): items, a random utility network, choices, response times and strata.
 
 Pipeline for one trial (spec §1), every draw from its own named stream (:mod:`responserank.synthetic.seeding`):
 

@@ -10,18 +10,38 @@ Reads ``<config>.json`` caches (spec §6 format, written by ``analysis.cli colle
 3. the qualitative claims of the paper, each checked against our numbers (``yes`` / ``NO`` with the numbers).
 
 Without ``--reference`` only our numbers are shown.
+
+Statistical mode (many trials; :mod:`responserank.synthetic.analysis.reproduction_stats`)::
+
+    python -m responserank.synthetic.reproduction --statistical <caches folder | summary .json> [more ...]
+        [--reference <paper caches folder | summary .json>] [--save-summary <path .json>]
+    python -m responserank.synthetic.reproduction --statistical --run 1000 [--runs-dir outputs/reproduction]
+        [--configs stochastic ...] [--override learners.bt.num_epochs=100 ...] [--save-summary <path .json>]
+
+reads collected caches (or a summary written by ``--save-summary``; with several sources, each config comes from
+the first source that has it), or first runs
+``experiment_runner dataset=<config> num_trials=<N> save_datasets=false`` for each config into
+``<runs-dir>/<config>`` (an existing folder is resumed) and collects them into ``<runs-dir>/caches``. It prints, per
+dataset × learner × size, our mean ± 95 % CI next to the paper's, the difference with its Welch interval and p
+value, the crossing points with percentile-bootstrap intervals (``--bootstrap-resamples``, ``--bootstrap-seed``),
+and a verdict per qualitative claim. The paper's side defaults to the summary of its 100-trial caches that ships
+with the package, so no command needs the caches themselves.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from responserank.reporting import AnalysisError, crossing_point, summarize
+from responserank.synthetic.analysis import cache as analysis_cache
+from responserank.synthetic.analysis import reproduction_stats as stats
+from responserank.synthetic.analysis.collect import collect
 
 WITH_VARIABILITY = ("deterministic_all", "stochastic", "drift_diffusion")
 SHORT = {
@@ -220,17 +240,123 @@ def claims(ours: dict[str, Cache]) -> list[str]:
     return lines
 
 
+def run_experiments(
+    num_trials: int, runs_dir: Path, configs: list[str], overrides: list[str]
+) -> dict[str, Path]:
+    """Run ``experiment_runner`` once per config into ``runs_dir/<config>`` (resuming a folder that exists)."""
+    experiments = {}
+    for config in configs:
+        folder = runs_dir / config
+        command = [
+            sys.executable, "-m", "responserank.synthetic.experiment_runner", f"dataset={config}",
+            f"num_trials={num_trials}", "save_datasets=false", *overrides,
+            f"resume={folder}" if (folder / "metadata.json").is_file() else f"hydra.run.dir={folder}",
+        ]  # fmt: skip
+        print(f"running: {' '.join(command[1:])}", file=sys.stderr)
+        if subprocess.run(command, check=False).returncode != 0:
+            raise AnalysisError(f"experiment_runner failed for dataset={config} (its message is above)")
+        experiments[config] = folder
+    return experiments
+
+
+def _summary_of(sources: list[Path], args: argparse.Namespace) -> stats.ReproductionSummary:
+    """Summaries of caches folders or summary files; a config comes from the first source that has it."""
+    summaries = []
+    for source in sources:
+        if source.is_file():
+            summaries.append(stats.load_summary(source))
+        else:
+            caches = analysis_cache.load_caches(source)
+            summaries.append(
+                stats.summarize_results(caches, args.bootstrap_resamples, args.bootstrap_seed, str(source))
+            )
+    return stats.merge_summaries(summaries)
+
+
+def _trials_text(summary: stats.ReproductionSummary) -> str:
+    trials = summary.cells.groupby("config", sort=False)["n"].max()
+    return ", ".join(f"{stats.SHORT_DATASET[config]} {n}" for config, n in trials.items())
+
+
+def statistical_report(ours: stats.ReproductionSummary, paper: stats.ReproductionSummary, args) -> str:
+    comparison = stats.compare(ours, paper)
+    learners = args.learners or list(stats.LEARNERS)
+    parts = [
+        f"Ours: {ours.metadata.get('source') or 'summary'} (trials: {_trials_text(ours)}); paper: "
+        f"{paper.metadata.get('source') or 'summary'} (trials: {_trials_text(paper)}). Intervals are 95 %: "
+        "Student t for means, Welch for differences, percentile bootstrap over trials for crossing points "
+        f"({ours.metadata.get('bootstrap_resamples')} resamples, seed {ours.metadata.get('bootstrap_seed')}).",
+        stats.agreement_line(comparison),
+    ]
+    for metric, title in (("choice_accuracy", "Accuracy"), ("pearson_distance_correlation", "PDC")):
+        parts.append(f"### {title}: ours vs the paper per dataset × learner × size")
+        parts.append(stats.comparison_markdown(comparison, metric, learners, args.sizes))
+    parts.append("### Data efficiency: where RR's mean reaches BT's mean at 100 %")
+    parts.append(stats.crossings_markdown(ours, paper))
+    parts.append("### The paper's qualitative claims (95 % Welch intervals between learners)")
+    parts.append(stats.claims_markdown(ours, paper))
+    parts.append(stats.sd_line(ours))
+    return "\n\n".join(parts)
+
+
+def _statistical(args: argparse.Namespace) -> None:
+    if args.run is not None:
+        if args.run < 2:
+            raise AnalysisError(f"--run needs at least 2 trials, got {args.run}")
+        experiments = run_experiments(args.run, args.runs_dir, args.configs, args.override)
+        collect(args.runs_dir / "caches", experiments)
+        args.source = [args.runs_dir / "caches", *args.source]
+    if not args.source:
+        raise AnalysisError("--statistical needs a caches folder or summary file, or --run N")
+    ours = _summary_of(args.source, args)
+    paper = _summary_of([args.reference], args) if args.reference else stats.paper_summary()
+    if args.save_summary:
+        stats.save_summary(ours, args.save_summary)
+    print(statistical_report(ours, paper, args))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m responserank.synthetic.reproduction", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("cache_dir", type=Path, help="folder with our <config>.json caches")
     parser.add_argument(
-        "--reference", type=Path, default=None, help="folder with the paper's caches (same format)"
+        "source",
+        type=Path,
+        nargs="*",
+        help="folder with our <config>.json caches (statistical mode: caches folders or summary files; "
+        "each config is taken from the first that has it)",
     )
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        default=None,
+        help="folder with the paper's caches (statistical mode: or a summary)",
+    )
+    group = parser.add_argument_group("statistical mode")
+    group.add_argument("--statistical", action="store_true", help="confidence intervals, tests and verdicts")
+    group.add_argument("--run", type=int, default=None, metavar="N", help="first run N trials of each config")
+    group.add_argument(
+        "--runs-dir", type=Path, default=Path("outputs/reproduction"), help="run folders of --run"
+    )
+    group.add_argument(
+        "--configs", nargs="+", default=list(CONFIGS), choices=CONFIGS, help="configs for --run"
+    )
+    group.add_argument("--override", action="append", default=[], metavar="KEY=VALUE", help="runner override")
+    group.add_argument("--save-summary", type=Path, default=None, help="write our summary (JSON) here")
+    group.add_argument("--bootstrap-resamples", type=int, default=stats.BOOTSTRAP_RESAMPLES)
+    group.add_argument("--bootstrap-seed", type=int, default=stats.BOOTSTRAP_SEED)
+    group.add_argument("--learners", nargs="+", choices=list(LEARNERS), help="learners shown in the tables")
+    group.add_argument("--sizes", nargs="+", type=float, help="sizes shown in the tables, e.g. 0.5 1.0")
     args = parser.parse_args(argv)
     try:
-        ours = load_caches(args.cache_dir)
+        if args.statistical:
+            if args.bootstrap_resamples < 1:
+                raise AnalysisError(f"--bootstrap-resamples must be >= 1, got {args.bootstrap_resamples}")
+            _statistical(args)
+            return 0
+        if len(args.source) != 1:
+            parser.error("give one cache folder (several sources only with --statistical)")
+        ours = load_caches(args.source[0])
         paper = load_caches(args.reference) if args.reference else {}
         trials = {c.num_trials() for c in ours.values()}
         print(f"Our caches: {', '.join(ours)} ({'/'.join(map(str, sorted(trials)))} trials).\n")
