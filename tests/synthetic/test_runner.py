@@ -119,7 +119,7 @@ def test_the_real_command_line_writes_the_spec_layout(tmp_path, monkeypatch):
     assert completed.returncode == 0, completed.stderr
     (directory,) = (tmp_path / "outputs" / "experiment_runner").glob("*/*")
     assert directory.name.endswith("-configv2+dataset=stochastic,dataset_sizes=[0.5,1.0],num_trials=2")
-    assert len(list(directory.glob("trial_*/*_results.json"))) == 24
+    assert len(list(directory.glob("trial_*/*_results.json"))) == 2 * len(LEARNER_ORDER) * 2
     # resume=<that folder> typed verbatim (its name holds '=', ',' and '[…]') continues it in place.
     complete = results(directory)
     shutil.rmtree(directory / "trial_2")
