@@ -1,25 +1,36 @@
 """Training throughput and peak memory of the LLM reward trainer: BT vs RR on the same model, batches and lengths.
 
 Run: ``python benchmarks/bench_llm_step.py [--hidden 256 --layers 4 --seq-len 128 --steps 30 --repeats 3]``
+(``PYTHONPATH=<folder holding trl>`` adds the TRL arm; ``pip install --target <folder> --no-deps trl``)
 (add ``--device cuda --bf16`` on a GPU; ``scripts/gpu_check.sh`` does). Each arm trains one epoch of
 ``--steps`` optimiser steps (the first ``--warmup-steps`` are not timed) with :class:`responserank.llm.trainer.RewardTrainer` on a random-initialised
 Llama-style model (``--model-name DIR`` loads real weights instead):
 
 * ``BT`` — Bradley–Terry loss, plain shuffled batches (the ``bt`` preset's sampler);
 * ``RR`` — ResponseRank loss over partitions of ``--partition-size`` packed whole into batches (the RR presets'
-  packed sampler, largest-first best-fit), i.e. the RR loss, the packing and the bookkeeping together.
+  packed sampler, largest-first best-fit), i.e. the RR loss, the packing and the bookkeeping together;
+* ``TRL`` — ``trl.RewardTrainer`` (when ``trl`` is importable; skipped with one line otherwise) on
+  ``AutoModelForSequenceClassification(num_labels=1)`` built from the same ``LlamaConfig`` and seed, the same
+  pre-tokenised pairs (``chosen_ids`` / ``rejected_ids``), batch, steps, dtype, threads, optimiser (AdamW, lr,
+  betas, eps, weight decay, clipping, linear schedule with warmup) and dropout off. What differs: TRL's head is
+  ``LlamaForSequenceClassification.score`` (reward at the last non-pad token found from ``input_ids``, ours from
+  the attention mask), its plain shuffled ``RandomSampler``, and its per-step reward/accuracy/margin metrics
+  (``.item()`` calls) — all part of what a TRL user gets.
 
 Every sequence has exactly ``--seq-len`` tokens, so both arms push the same tokens through the same model. Arms
 alternate ``--repeats`` times, each in a fresh forked process (so the peak resident memory on the CPU, or the
-peak CUDA memory, belongs to that arm alone); the table shows the median pairs/s, tokens/s and the peak
-memory, and the RR / BT throughput ratio measured side by side. TRL's ``RewardTrainer`` is not part of this
-script (see the README's trainer section).
+peak CUDA memory, belongs to that arm alone). The table shows per arm the median and the min–max over repeats
+of pairs/s by wall time and by the process's CPU time (user + system; on a shared, loaded machine the CPU-time
+figure is the steadier one, as waiting for a core does not count), tokens/s and the peak memory; then the
+per-repeat ratios to BT (each repeat's arms ran back to back), and the load average before and after.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import multiprocessing
+import os
 import resource
 import statistics
 import tempfile
@@ -49,20 +60,9 @@ def run_arm(arm: str, options: dict, queue) -> None:
     import torch
     from transformers import TrainerCallback
 
-    from responserank.llm.batching import PackedBatchSampler, RandomBatchSampler
-    from responserank.llm.model import load_reward_model
-    from responserank.llm.train import training_arguments
-    from responserank.llm.trainer import PairCollator, PairDataset, RewardTrainer
-
     torch.set_num_threads(options["threads"])
     device = options["device"]
     vocab = 1000
-
-    class Vocabulary:  # the two attributes load_reward_model reads from a tokenizer
-        pad_token_id, bos_token_id, eos_token_id = 0, 1, 2
-
-        def __len__(self):
-            return vocab
 
     experiment = {
         "model_name": options["model_name"] or "random",
@@ -94,50 +94,137 @@ def run_arm(arm: str, options: dict, queue) -> None:
         "eval_on_start": False,
         "logging_steps": 10_000,
     }
-    model = load_reward_model(experiment, Vocabulary(), seed=0)
     num_pairs = options["batch"] * options["steps"]
     frame = make_frame(num_pairs, options["seq_len"], vocab, options["partition_size"])
-    if arm == "RR":
-        sampler = PackedBatchSampler(frame.partition_id.to_numpy(), batch_size=options["batch"], seed=1)
-    else:
-        sampler = RandomBatchSampler(num_pairs, batch_size=options["batch"], seed=1)
+    stamps = []
+
+    class Clock(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if device == "cuda":
+                torch.cuda.synchronize()
+            stamps.append((time.perf_counter(), time.process_time()))
+
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
     with tempfile.TemporaryDirectory() as folder:
-        arguments = training_arguments(experiment, folder, device=device, evaluate=False, seed=0)
-        arguments.disable_tqdm = True
-        trainer = RewardTrainer(
-            model=model,
-            args=arguments,
-            train_dataset=PairDataset(frame),
-            data_collator=PairCollator(pad_id=0),
-            train_batch_sampler=sampler,
-            loss_options={
-                "use_rr_loss": arm == "RR",
-                "allow_ties": False,
-                "divide_by_len": True,
-                "accumulation_aware_scaling": True,
-            },
-        )
-        stamps = []
-
-        class Clock(TrainerCallback):
-            def on_step_end(self, args, state, control, **kwargs):
-                if device == "cuda":
-                    torch.cuda.synchronize()
-                stamps.append(time.perf_counter())
-
+        if arm == "TRL":
+            trainer = trl_trainer(experiment, frame, vocab, folder, device)
+        else:
+            trainer = our_trainer(arm, experiment, frame, vocab, folder, device, options)
         trainer.add_callback(Clock())
-        if device == "cuda":
-            torch.cuda.reset_peak_memory_stats()
         trainer.train()
     warmup = options["warmup_steps"]
-    seconds = stamps[-1] - stamps[warmup - 1]
+    wall = stamps[-1][0] - stamps[warmup - 1][0]
+    cpu = stamps[-1][1] - stamps[warmup - 1][1]
     num_pairs = options["batch"] * (len(stamps) - warmup)
     peak = (
         torch.cuda.max_memory_allocated() / 2**20
         if device == "cuda"
         else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     )
-    queue.put((num_pairs / seconds, 2 * num_pairs * options["seq_len"] / seconds, peak))
+    queue.put((num_pairs / wall, num_pairs / cpu, 2 * num_pairs * options["seq_len"] / wall, peak))
+
+
+def our_trainer(
+    arm: str, experiment: dict, frame: pd.DataFrame, vocab: int, folder: str, device: str, options
+):
+    from responserank.llm.batching import PackedBatchSampler, RandomBatchSampler
+    from responserank.llm.model import load_reward_model
+    from responserank.llm.train import training_arguments
+    from responserank.llm.trainer import PairCollator, PairDataset, RewardTrainer
+
+    class Vocabulary:  # the attributes load_reward_model reads from a tokenizer
+        pad_token_id, bos_token_id, eos_token_id = 0, 1, 2
+
+        def __len__(self):
+            return vocab
+
+    model = load_reward_model(experiment, Vocabulary(), seed=0)
+    num_pairs = len(frame)
+    if arm == "RR":
+        sampler = PackedBatchSampler(frame.partition_id.to_numpy(), batch_size=options["batch"], seed=1)
+    else:
+        sampler = RandomBatchSampler(num_pairs, batch_size=options["batch"], seed=1)
+    arguments = training_arguments(experiment, folder, device=device, evaluate=False, seed=0)
+    arguments.disable_tqdm = True
+    return RewardTrainer(
+        model=model,
+        args=arguments,
+        train_dataset=PairDataset(frame),
+        data_collator=PairCollator(pad_id=0),
+        train_batch_sampler=sampler,
+        loss_options={
+            "use_rr_loss": arm == "RR",
+            "allow_ties": False,
+            "divide_by_len": True,
+            "accumulation_aware_scaling": True,
+        },
+    )
+
+
+def trl_trainer(experiment: dict, frame: pd.DataFrame, vocab: int, folder: str, device: str):
+    """TRL's ``RewardTrainer`` with the same model config, seed, data and optimiser settings as our arms."""
+    import torch
+    from datasets import Dataset
+    from tokenizers import Tokenizer
+    from tokenizers.models import WordLevel
+    from transformers import AutoModelForSequenceClassification, LlamaConfig, PreTrainedTokenizerFast
+    from trl import RewardConfig, RewardTrainer
+
+    words = {f"w{index}": index for index in range(vocab)}
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=Tokenizer(WordLevel(words, unk_token="w3")),
+        pad_token="w0",
+        bos_token="w1",
+        eos_token="w2",
+    )
+    torch.manual_seed(0)
+    if experiment["random_init"]:
+        config = LlamaConfig(
+            vocab_size=vocab,
+            pad_token_id=0,
+            bos_token_id=1,
+            eos_token_id=2,
+            num_labels=1,
+            **experiment["random_init"],
+        )
+        model = AutoModelForSequenceClassification.from_config(config)
+    else:
+        model = AutoModelForSequenceClassification.from_pretrained(experiment["model_name"], num_labels=1)
+    model = model.to(torch.bfloat16 if experiment["bf16"] else torch.float32)
+    dataset = Dataset.from_dict(
+        {
+            "chosen_ids": [ids.tolist() for ids in frame.chosen_input_ids],
+            "rejected_ids": [ids.tolist() for ids in frame.rejected_input_ids],
+        }
+    )
+    arguments = RewardConfig(
+        output_dir=folder,
+        per_device_train_batch_size=experiment["batch_size"],
+        gradient_accumulation_steps=1,
+        num_train_epochs=1,
+        learning_rate=experiment["learning_rate"],
+        lr_scheduler_type=experiment["lr_scheduler_type"],
+        warmup_steps=float(experiment["warmup_ratio"]),
+        adam_beta1=experiment["adam_beta1"],
+        adam_beta2=experiment["adam_beta2"],
+        adam_epsilon=experiment["adam_epsilon"],
+        weight_decay=experiment["weight_decay"],
+        max_grad_norm=experiment["max_grad_norm"],
+        bf16=experiment["bf16"],
+        gradient_checkpointing=experiment["gradient_checkpointing"],
+        disable_dropout=True,
+        max_length=None,
+        center_rewards_coefficient=None,
+        use_cpu=device == "cpu",
+        logging_steps=experiment["logging_steps"],
+        save_strategy="no",
+        report_to="none",
+        seed=0,
+        dataloader_num_workers=0,
+        disable_tqdm=True,
+    )
+    return RewardTrainer(model=model, args=arguments, train_dataset=dataset, processing_class=tokenizer)
 
 
 def main() -> None:
@@ -159,27 +246,50 @@ def main() -> None:
     args = parser.parse_args()
     options = vars(args)
     context = multiprocessing.get_context("spawn" if args.device == "cuda" else "fork")
-    results: dict[str, list[tuple[float, float, float]]] = {"BT": [], "RR": []}
+    arms = ["BT", "RR"]
+    if importlib.util.find_spec("trl") is not None:
+        arms.append("TRL")
+    else:
+        print(
+            "TRL arm skipped: trl is not importable (pip install --target DIR --no-deps trl; PYTHONPATH=DIR)"
+        )
+    load_before = os.getloadavg()
+    results: dict[str, list[tuple[float, float, float, float]]] = {arm: [] for arm in arms}
     for _ in range(args.repeats):
-        for arm in ("BT", "RR"):
+        for arm in arms:
             queue = context.Queue()
             process = context.Process(target=run_arm, args=(arm, options, queue))
             process.start()
             results[arm].append(queue.get())
             process.join()
+    load_after = os.getloadavg()
     model = args.model_name or f"random Llama hidden {args.hidden} x {args.layers} layers"
     print(
-        f"{model}; {args.batch} pairs/step x {args.seq_len} tokens/side, {args.steps} steps, "
-        f"{args.device}{' bf16' if args.bf16 else ''}, median of {args.repeats}"
+        f"{model}; {args.batch} pairs/step x {args.seq_len} tokens/side, {args.steps} steps "
+        f"({args.warmup_steps} untimed), {args.device}{' bf16' if args.bf16 else ''}, {args.threads} thread(s), "
+        f"arms interleaved, median [min-max] of {args.repeats}"
     )
-    print(f"{'arm':<4} {'pairs/s':>10} {'tokens/s':>12} {'peak MiB':>10}")
-    medians = {}
+    print(
+        f"load average (1/5/15 min) before {'/'.join(f'{x:.1f}' for x in load_before)}, "
+        f"after {'/'.join(f'{x:.1f}' for x in load_after)}; {os.cpu_count()} CPUs"
+    )
+    print(f"{'arm':<4} {'pairs/s (wall)':>22} {'pairs/s (CPU time)':>22} {'tokens/s':>9} {'peak MiB':>9}")
+
+    def spread(values) -> str:
+        return f"{statistics.median(values):7.2f} [{min(values):.2f}-{max(values):.2f}]"
+
     for arm, rows in results.items():
-        medians[arm] = [statistics.median(column) for column in zip(*rows, strict=True)]
-        pairs, tokens, peak = medians[arm]
-        print(f"{arm:<4} {pairs:>10.1f} {tokens:>12.0f} {peak:>10.0f}")
-    ratio = medians["RR"][0] / medians["BT"][0]
-    print(f"RR / BT throughput: {ratio:.3f} (RR overhead {100 * (1 - ratio):+.1f} %)")
+        wall, cpu, tokens, peak = zip(*rows, strict=True)
+        print(
+            f"{arm:<4} {spread(wall):>22} {spread(cpu):>22} {statistics.median(tokens):>9.0f} "
+            f"{statistics.median(peak):>9.0f}"
+        )
+    for arm in arms[1:]:
+        ratios = [
+            [row[column] / base[column] for row, base in zip(results[arm], results["BT"], strict=True)]
+            for column in (0, 1)
+        ]
+        print(f"{arm} / BT pairs/s, per repeat: wall {spread(ratios[0])}, CPU time {spread(ratios[1])}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepared GPU check of the LLM trainer (bf16, a 0.1–1B model, a few hundred steps): prints pairs/s, tokens/s and
-# peak memory of BT and RR side by side (benchmarks/bench_llm_step.py), then trains the tiny preset on the GPU.
+# peak memory of BT and RR (and TRL's RewardTrainer when trl is importable) side by side
+# (benchmarks/bench_llm_step.py), then trains the tiny preset on the GPU.
 # Usage: bash scripts/gpu_check.sh [MODEL_DIR]   MODEL_DIR: a local model folder (e.g. SmolLM2-135M-Instruct);
 # without it a random-initialised Llama-style model of ~0.2B parameters (hidden 1024, 16 layers) is used.
 set -euo pipefail
