@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from helpers import REPO_ROOT
 
-from responserank.synthetic.config import ConfigError, parse_time_minutes
+from responserank.synthetic.config import LEARNER_ORDER, ConfigError, parse_time_minutes
 from responserank.synthetic.experiment_runner import main
 
 ARGS = [
@@ -49,7 +49,7 @@ def interrupt(directory: Path, trial: int) -> None:
 def local_results(tmp_path_factory) -> dict[str, dict]:
     directory = run(tmp_path_factory.mktemp("local") / "run", "execution_backend.num_processes=1")
     found = results(directory)
-    assert len(found) == 2 * 6 * 2  # trials × learners × sizes
+    assert len(found) == 2 * len(LEARNER_ORDER) * 2  # trials × learners × sizes
     return found
 
 

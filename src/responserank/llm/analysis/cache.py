@@ -14,7 +14,7 @@ either. ``runs.csv`` has one row per training run; columns (``names.py``):
 metrics                       ``eval_accuracy``, ``eval/rewardbench_v1/overall/accuracy_score``,
                               ``eval/rewardbench_v2/overall/accuracy_score``,
                               ``eval/rewardbench_v2/section/<category>_score`` — fractions in [0, 1] (the
-                              RB v2 Ties score in [-1, 1]), empty if not evaluated; other values are errors
+                              RB v2 Ties score in [-0.01, 1.01]), empty if not evaluated; other values are errors
 statistics                    ``train_examples``, ``test_examples``, ``non_singleton_fraction``,
                               ``avg_fragment_size`` (optional columns)
 ``preset``, ``source``        ours (optional): preset name of a local run; ``wandb:<path>`` or ``local``
@@ -48,7 +48,12 @@ FRACTION_DECIMALS = 6  # fractions are rounded so that 0.30000000000000004 and 0
 DEFAULT_METRIC_RANGE = (0.0, 1.0, "metrics are fractions in [0, 1], not percentages")
 METRIC_RANGES = {  # column → (low, high, why); metric columns not listed use DEFAULT_METRIC_RANGE
     # RewardBench v2's Ties score adds a margin term to an accuracy and can dip below 0 (paper runs: -0.01).
-    "eval/rewardbench_v2/section/Ties_score": (-1.0, 1.0, "the Ties score lies in [-1, 1], not a percentage"),
+    # 0.3·tied + 0.3·ref accuracy + 0.2 + 0.2 preference rates + 0.01·mean tanh margin (llm.rewardbench)
+    "eval/rewardbench_v2/section/Ties_score": (
+        -0.01 - 1e-9,
+        1.01 + 1e-9,
+        "the Ties score lies in [-0.01, 1.01], not a percentage",
+    ),
     "train_examples": (0.0, np.inf, "a count of examples"),
     "test_examples": (0.0, np.inf, "a count of examples"),
     "non_singleton_fraction": (0.0, 1.0, "a fraction in [0, 1], not a percentage"),
