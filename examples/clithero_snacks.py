@@ -47,7 +47,8 @@ import pandas as pd
 import scipy.stats
 from tqdm.auto import tqdm
 
-from responserank.datasets import DatasetError, load_clithero, load_clithero_ddm_params
+from responserank.datasets import load_clithero, load_clithero_ddm_params
+from responserank.errors import AnalysisError, DatasetError
 from responserank.fitting import Columns, Settings, centre, fit_utilities, prepare_comparisons
 from responserank.fitting.engine import Problem
 from responserank.fitting.report import METHOD_STYLE, label
@@ -55,7 +56,6 @@ from responserank.fitting.splits import position_in_stratum
 from responserank.fitting.table import split_strata_into_random_groups
 from responserank.metrics import choice_accuracy, pearson_distance_correlation, utility_correlation
 from responserank.reporting import (
-    AnalysisError,
     atomic_directory,
     configure_matplotlib,
     format_p_value,

@@ -16,8 +16,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from responserank.datasets import DatasetError
-from responserank.reporting import AnalysisError
+from responserank.reporting import run_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,15 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
-    args.argv = argv
-    try:
-        args.handler(args)
-    except (AnalysisError, DatasetError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
+    return run_cli(build_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from responserank.errors import DatasetError
+from responserank.reporting import run_cli
+
 DATA_ENV = "RESPONSERANK_DATA"
 CLITHERO_ENV = "RESPONSERANK_CLITHERO"
 _SOURCE = (
@@ -40,10 +43,6 @@ _SOURCE = (
     "fa93263695c51e30e14b9e32dc44446fd47b86cb/data/"
 )
 NUM_SNACKS = 17
-
-
-class DatasetError(Exception):
-    """A data file that cannot be fetched, fails its checksum or has unexpected content (one-line message)."""
 
 
 @dataclass(frozen=True)
@@ -309,13 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Fetch a public dataset into the cache folder (checking its SHA-256) and print where it is.",
     )
     _add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        args.handler(args)
-    except DatasetError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
+    return run_cli(parser, argv)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import scipy.stats
 
+from responserank.errors import AnalysisError, ResponseRankError
+
 # Colours shared across the paper's figures.
 BT_COLOR = "#E74C3C"
 RR_COLOR = "#1D9A6C"
@@ -39,23 +41,22 @@ _PDF_METADATA = {
 _PNG_METADATA = {"Software": "Matplotlib"}
 
 
-class AnalysisError(Exception):
-    """A problem with analysis inputs (missing file, inconsistent cache …); CLIs print it as one line and exit 1."""
-
-
 def run_cli(parser, argv=None) -> int:
-    """Parse ``argv`` and call the chosen subcommand's ``handler(args)``.
+    """Parse ``argv`` and call the chosen subcommand's ``handler(args)`` (``args.argv`` holds the arguments).
 
-    An :class:`AnalysisError` becomes one ``error: …`` line on stderr and exit status 1 (no traceback).
+    A :class:`~responserank.errors.ResponseRankError` becomes one ``error: …`` line on stderr and the error's
+    ``exit_status`` (1 for bad input, 2 for a bad configuration); no traceback.
     """
     import sys
 
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv
     try:
         args.handler(args)
-    except AnalysisError as error:
+    except ResponseRankError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
+        return error.exit_status
     return 0
 
 

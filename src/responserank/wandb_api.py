@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from responserank.reporting import AnalysisError
+from responserank.errors import AnalysisError
 
 LOGIN_HINT = "run 'wandb login' or set WANDB_API_KEY"
 

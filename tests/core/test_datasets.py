@@ -17,7 +17,8 @@ from helpers import SHARED
 
 from responserank import datasets
 from responserank.__main__ import main as responserank_main
-from responserank.datasets import CLITHERO, DatasetError, load_clithero
+from responserank.datasets import CLITHERO, load_clithero
+from responserank.errors import DatasetError
 
 SHARED_COPY = SHARED / "data" / "clithero" / "ClitheroDataset.csv"
 

@@ -9,12 +9,12 @@ import pytest
 import yaml
 from helpers import REPO_ROOT
 
+from responserank.errors import ConfigError, PipelineError
 from responserank.llm import train
 from responserank.llm.config import available_presets, compose_config
-from responserank.llm.errors import PipelineError
 from responserank.resources import conf_dir, llm_registry_path, search_dirs, split_config_dir
 from responserank.synthetic import experiment_runner
-from responserank.synthetic.config import ConfigError, available_options
+from responserank.synthetic.config import available_options
 
 
 def test_configs_live_in_the_package_and_the_repository_link_points_there():

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from responserank.errors import FitError
 from responserank.fitting import Problem, Settings, fit, fit_utilities
-from responserank.fitting.api import FitError
 from responserank.metrics import pearson_distance_correlation, utility_correlation
 from responserank.synthetic.drift_diffusion import simulate_drift_diffusion
 

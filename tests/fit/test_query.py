@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from responserank.__main__ import main
-from responserank.fitting.query import QueryError, query_rows
+from responserank.errors import QueryError
+from responserank.fitting.query import query_rows
 
 ARGS = ["--item-a", "left", "--item-b", "right", "--choice", "choice", "--a-chosen-value", "L"]
 ATTACKS = [

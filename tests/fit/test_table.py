@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from responserank.fitting import Columns, ComparisonTableError, prepare_comparisons, read_table
+from responserank.errors import ComparisonTableError
+from responserank.fitting import Columns, prepare_comparisons, read_table
 from responserank.fitting.table import split_strata_into_random_groups
 
 COLUMNS = Columns("left", "right", "choice", "L", strength="rt", stratum=("annotator",))

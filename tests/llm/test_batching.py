@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from responserank.errors import PipelineError
 from responserank.llm.batching import (
     PackedBatchSampler,
     RandomBatchSampler,
@@ -15,7 +16,6 @@ from responserank.llm.batching import (
     pack_largest_first_best_fit,
     packing_statistics,
 )
-from responserank.llm.errors import PipelineError
 
 partition_sizes = st.lists(st.integers(1, 40), min_size=1, max_size=40)
 

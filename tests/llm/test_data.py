@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
+from responserank.errors import PipelineError
 from responserank.llm import data
-from responserank.llm.errors import PipelineError
 from responserank.llm.fixtures import make_multipref_fixture, write_multipref_fixture, write_table
 from responserank.llm.pipeline import Seeds, prepare_data
 from responserank.llm.train import dry_run

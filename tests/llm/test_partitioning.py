@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from responserank.llm.errors import PipelineError
+from responserank.errors import PipelineError
 from responserank.llm.partitioning import (
     check_fraction,
     length_buckets,

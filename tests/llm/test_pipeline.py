@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from responserank.errors import PipelineError
 from responserank.llm.config import compose_config, to_container
-from responserank.llm.errors import PipelineError
 from responserank.llm.fixtures import write_multipref_fixture
 from responserank.llm.pipeline import Seeds, build_train_sampler, prepare_data
 

@@ -14,6 +14,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from responserank.errors import RewardBenchError
 from responserank.llm import rewardbench as rb
 from responserank.llm.fixtures import (
     make_rewardbench_v1_fixture,
@@ -21,7 +22,6 @@ from responserank.llm.fixtures import (
     text_quality,
     write_rewardbench_fixtures,
 )
-from responserank.llm.rewardbench import RewardBenchError
 
 CLOSED_PORT = "http://127.0.0.1:9"  # nothing listens: connection refused at once
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from responserank.llm.errors import PipelineError
+from responserank.errors import PipelineError
 from responserank.llm.signals import (
     agreement_score,
     annotation_values,

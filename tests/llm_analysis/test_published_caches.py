@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 from helpers import REPO_ROOT
 
+from responserank.errors import AnalysisError
 from responserank.llm.analysis import cli as llm_cli
 from responserank.llm.analysis.collect import collect as llm_collect
 from responserank.llm.analysis.registry import load_registry
-from responserank.reporting import AnalysisError, refuse_published_cache
+from responserank.reporting import refuse_published_cache
 from responserank.resources import llm_registry_path
 from responserank.rl_control.analysis import cli as rl_cli
 from responserank.rl_control.analysis.collect import collect as rl_collect

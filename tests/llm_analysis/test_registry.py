@@ -7,11 +7,11 @@ import re
 import pytest
 from helpers import REPO_ROOT
 
+from responserank.errors import AnalysisError
 from responserank.llm.analysis.figures import BAR_PLOTS
 from responserank.llm.analysis.names import DATASIZE_CURVES, MAIN_ROWS
 from responserank.llm.analysis.registry import load_registry, parse_registry
 from responserank.llm.analysis.stats import COMPARISONS, macro_name
-from responserank.reporting import AnalysisError
 from responserank.resources import llm_registry_path
 
 OURS = llm_registry_path()

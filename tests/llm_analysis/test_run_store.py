@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from responserank.errors import AnalysisError
 from responserank.llm.analysis.run_store import (
     RECORD_FILE,
     SCHEMA,
@@ -18,7 +19,6 @@ from responserank.llm.analysis.run_store import (
     record_row,
     write_run_record,
 )
-from responserank.reporting import AnalysisError
 
 finite = st.floats(0, 1, allow_nan=False)
 

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from llm_analysis.run_records import REGISTRY
 
+from responserank.errors import AnalysisError
 from responserank.llm.analysis import cli
 from responserank.llm.analysis.collect import collect
 from responserank.llm.analysis.registry import load_registry
-from responserank.reporting import AnalysisError
 from responserank.wandb_api import open_api
 
 AGREE = "rtrank_agreement-v10.6-576ce977"

@@ -9,7 +9,7 @@ import sys
 import pandas as pd
 import pytest
 
-from responserank.reporting import AnalysisError
+from responserank.errors import AnalysisError
 from responserank.rl_control.analysis import cli
 from responserank.rl_control.analysis.collect import collect
 from responserank.rl_control.analysis.generate import generate

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from responserank.reporting import AnalysisError
+from responserank.errors import AnalysisError
 from responserank.rl_control.results import (
     PPO_COLUMNS,
     encode_history,

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from helpers import REPO_ROOT
 
-from responserank.synthetic.config import LEARNER_ORDER, ConfigError, parse_time_minutes
+from responserank.errors import ConfigError
+from responserank.synthetic.config import LEARNER_ORDER, parse_time_minutes
 from responserank.synthetic.experiment_runner import main
 
 ARGS = [

@@ -264,7 +264,7 @@ def test_csv_round_trip_keeps_columns_and_values(tmp_path):
 
 
 def test_bad_dataset_config_is_rejected_with_the_key_named():
-    from responserank.synthetic.config import ConfigError
+    from responserank.errors import ConfigError
 
     with pytest.raises(ConfigError, match="trial_generator"):
         DatasetConfig.from_mapping({"name": "x", "trial_generator": "quantum"})

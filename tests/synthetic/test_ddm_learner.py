@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from responserank.ddm import ddm_loss
-from responserank.synthetic.config import ConfigError, DatasetConfig, LearnerConfig
+from responserank.errors import ConfigError
+from responserank.synthetic.config import DatasetConfig, LearnerConfig
 from responserank.synthetic.data import generate_dataset, init_mlp
 from responserank.synthetic.engine import train_stacked
 from responserank.synthetic.evaluation import model_metrics

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from responserank.reporting import AnalysisError
+from responserank.errors import AnalysisError
 from responserank.synthetic.analysis import figures, generate
 from responserank.synthetic.analysis.cache import DatasetResults, load_cache
 from responserank.synthetic.analysis.cli import main

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from responserank.reporting import AnalysisError
+from responserank.errors import AnalysisError
 from responserank.synthetic.analysis.cache import load_cache
 from responserank.synthetic.analysis.cli import main
 from responserank.synthetic.analysis.collect import collect

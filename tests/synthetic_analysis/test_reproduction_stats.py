@@ -14,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from responserank.reporting import AnalysisError, crossing_point, crossing_points, summarize
+from responserank.errors import AnalysisError
+from responserank.reporting import crossing_point, crossing_points, summarize
 from responserank.synthetic.analysis import reproduction_stats as stats
 from responserank.synthetic.analysis.cache import load_caches
 from responserank.synthetic.analysis.names import LEARNERS

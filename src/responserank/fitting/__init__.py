@@ -8,15 +8,10 @@
 * :mod:`.cli` — the ``fit`` subcommand of ``responserank`` / ``python -m responserank``.
 """
 
-from responserank.fitting.api import DataWarning, FitError, FitResult, fit
+from responserank.errors import ComparisonTableError, DataWarning, FitError
+from responserank.fitting.api import FitResult, fit
 from responserank.fitting.engine import METHODS, Problem, Settings, centre, fit_utilities
-from responserank.fitting.table import (
-    Columns,
-    Comparisons,
-    ComparisonTableError,
-    prepare_comparisons,
-    read_table,
-)
+from responserank.fitting.table import Columns, Comparisons, prepare_comparisons, read_table
 
 __all__ = [
     "METHODS",

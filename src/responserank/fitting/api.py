@@ -24,12 +24,12 @@ import pandas as pd
 import scipy.stats
 from tqdm.auto import tqdm
 
+from responserank.errors import ComparisonTableError, ConvergenceWarning, DataWarning, FitError
 from responserank.fitting.engine import (
     DDM_SCOPES,
     DEFAULT_METHODS,
     METHODS,
     TIES,
-    ConvergenceWarning,
     Problem,
     Settings,
     available_methods,
@@ -41,8 +41,6 @@ from responserank.fitting.splits import kfold_splits
 from responserank.fitting.table import (
     Columns,
     Comparisons,
-    ComparisonTableError,
-    FitError,
     plain,
     prepare_comparisons,
     read_table,
@@ -52,10 +50,6 @@ from responserank.losses import HyperbolicLink
 from responserank.reporting import summarize
 
 DEFAULT_FRACTIONS = (0.25, 0.5, 0.75, 1.0)
-
-
-class DataWarning(UserWarning):
-    """Legal but suspicious input (e.g. strata of a single comparison)."""
 
 
 @dataclass

@@ -176,8 +176,7 @@ def run_fit(args: argparse.Namespace) -> None:
             progress=False if args.no_progress else None,
             command=command,
         )
-    from responserank.fitting.api import DataWarning
-    from responserank.fitting.engine import ConvergenceWarning
+    from responserank.errors import ConvergenceWarning, DataWarning
 
     for warning in caught:
         if issubclass(warning.category, DataWarning | ConvergenceWarning):

@@ -56,6 +56,7 @@ import torch
 
 from responserank import segments
 from responserank.ddm import ddm_loss, ez_diffusion
+from responserank.errors import ConvergenceWarning
 from responserank.losses import (
     HyperbolicLink,
     bradley_terry_loss,
@@ -100,10 +101,6 @@ class Settings:
     tolerance_grad: float = 1e-7
     ddm_boundary: str = "stratum"
     ddm_non_decision_time: str = "stratum"
-
-
-class ConvergenceWarning(UserWarning):
-    """L-BFGS stopped before the gradient fell below the tolerance."""
 
 
 def available_methods(problem: Problem) -> tuple[str, ...]:

@@ -25,7 +25,7 @@ import tokenize
 import numpy as np
 import pandas as pd
 
-from responserank.fitting.table import ComparisonTableError
+from responserank.errors import QueryError
 
 MAX_LENGTH = 10_000
 ALLOWED = (
@@ -60,10 +60,6 @@ _DESCRIBE = {
     ast.Yield: "yield",
 }
 _PLACEHOLDER = "_rr_quoted_column_{}"
-
-
-class QueryError(ComparisonTableError):
-    """An unsafe, malformed or inapplicable ``--query`` expression."""
 
 
 def _fail(query: str, problem: str) -> QueryError:

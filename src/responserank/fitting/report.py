@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 import scipy.stats
 
+from responserank.errors import AnalysisError
 from responserank.reporting import (
     BT_COLOR,
     RR_COLOR,
     RT_REGRESSION_COLOR,
-    AnalysisError,
     check_output_dir,
     configure_matplotlib,
     format_p_value,
@@ -347,7 +347,7 @@ def check_results_folder(out: str | os.PathLike) -> Path:
     """Before any work: ``out`` must be creatable and writable, and, if it exists, hold nothing but the files of
     an earlier fit (they are replaced as a whole, so anything else would be deleted). One-line
     :class:`~responserank.fitting.table.FitError` otherwise; returns ``out``."""
-    from responserank.fitting.table import FitError
+    from responserank.errors import FitError
 
     try:
         out = check_output_dir(out, "--out")

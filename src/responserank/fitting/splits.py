@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from responserank import segments
-from responserank.fitting.table import FitError, plain
+from responserank.errors import FitError
+from responserank.fitting.table import plain
 
 
 @dataclass(frozen=True)

@@ -41,17 +41,8 @@ import scipy.sparse
 import scipy.sparse.csgraph
 
 from responserank import segments
-from responserank.reporting import AnalysisError
+from responserank.errors import ComparisonTableError
 from responserank.strata import random_groups, stratify
-
-
-class FitError(AnalysisError, ValueError):
-    """Bad input to ``responserank fit`` (the CLI prints it as one line and exits 1)."""
-
-
-class ComparisonTableError(FitError):
-    """A comparison table (or its column mapping) is unusable; the message names column and example row."""
-
 
 SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl"}
 SUFFIXES |= {".ndjson": "jsonl"}

@@ -14,7 +14,7 @@ import heapq
 
 import numpy as np
 
-from responserank.llm.errors import PipelineError
+from responserank.errors import PipelineError
 
 PACKERS = ("largest_first_best_fit", "flatten_and_slice")
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from responserank.errors import PipelineError
 from responserank.llm.batching import PACKERS
-from responserank.llm.errors import PipelineError
 from responserank.llm.partitioning import (
     DATASET_SAMPLERS,
     NO_OP_NAMES,

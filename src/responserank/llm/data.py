@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
-from responserank.llm.errors import PipelineError
+from responserank.errors import PipelineError
 from responserank.llm.signals import AnnotationValues, annotation_values
 
 COMPARISON_COLUMNS = (

@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from responserank.llm.errors import PipelineError
+from responserank.errors import PipelineError
 
 log = logging.getLogger(__name__)
 

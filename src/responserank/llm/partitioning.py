@@ -19,7 +19,7 @@ import numpy as np
 import scipy.stats
 
 from responserank import segments
-from responserank.llm.errors import PipelineError
+from responserank.errors import PipelineError
 from responserank.strata import round_robin_partition, stratify, tie_groups
 
 STRATIFIERS = ("global", "global_split_ties", "annotator", "annotator_length_bucket")

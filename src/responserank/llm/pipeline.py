@@ -36,11 +36,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from responserank.errors import PipelineError
 from responserank.llm import data as mp_data
 from responserank.llm import partitioning as parts
 from responserank.llm import signals
 from responserank.llm.batching import PackedBatchSampler, RandomBatchSampler
-from responserank.llm.errors import PipelineError
 
 
 @dataclass(frozen=True)

@@ -61,8 +61,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from responserank.errors import RewardBenchError
 from responserank.llm import data
-from responserank.llm.errors import PipelineError
 
 logger = logging.getLogger(__name__)
 
@@ -127,10 +127,6 @@ TIES_WEIGHTS = {
     "correctness_preferred_hard": 0.20,
     "margin_score": 0.01,
 }
-
-
-class RewardBenchError(PipelineError):
-    """A RewardBench copy or score input that cannot be used (names the column, row or value)."""
 
 
 # ------------------------------------------------------------------------------------------------------------

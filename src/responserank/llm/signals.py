@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from responserank.llm.errors import PipelineError
+from responserank.errors import PipelineError
 
 #: The MultiPref ``overall_pref`` scale, strongest A to strongest B.
 PREFERENCE_LABELS = (

@@ -46,8 +46,8 @@ from responserank.cluster import (
     missing_engine_message,
     parse_time_minutes,
 )
+from responserank.errors import PipelineError, SweepError
 from responserank.llm.config import compose_config, to_container, validate_config
-from responserank.llm.errors import PipelineError
 from responserank.llm.identity import run_identity
 from responserank.resources import conf_dir
 
@@ -56,10 +56,6 @@ CONF_DIR: Path = conf_dir("llm_sweep")
 BACKENDS = ("local", "slurm")
 #: Seconds a trainer gets to write its "stopped" record after SIGTERM before it is killed (time-out / pre-emption).
 STOP_GRACE_SECONDS = 60.0
-
-
-class SweepError(ValueError):
-    """Bad sweep input; printed as one line, exit status 2."""
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -231,8 +227,8 @@ class PlannedRun:
 
 def _record_states(runs_dir: Path) -> tuple[dict[str, tuple[str, Path]], list[str]]:
     """Newest record state per run name below ``runs_dir`` (a finished record wins), and unreadable records."""
+    from responserank.errors import AnalysisError
     from responserank.llm.analysis.run_store import find_run_records, read_run_record
-    from responserank.reporting import AnalysisError
 
     if not runs_dir.is_dir():
         return {}, []

@@ -38,8 +38,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from responserank.errors import PipelineError
 from responserank.llm.config import available_presets, compose_config, to_container, validate_config
-from responserank.llm.errors import PipelineError
 from responserank.llm.identity import run_identity
 from responserank.resources import split_config_dir
 
@@ -213,8 +213,8 @@ def _json_safe(value: Any) -> Any:
 
 def existing_run(runs_dir: str | os.PathLike, run_name: str) -> Path | None:
     """A record of ``run_name`` that is finished or still running, if any, below ``runs_dir``."""
+    from responserank.errors import AnalysisError
     from responserank.llm.analysis.run_store import find_run_records, read_run_record
-    from responserank.reporting import AnalysisError
 
     if not Path(runs_dir).is_dir():
         return None

@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from responserank.reporting import AnalysisError, check_csv_records, check_range
+from responserank.errors import AnalysisError
+from responserank.reporting import check_csv_records, check_range
 
 PPO_FILES = {"mujoco": "mujoco_runs.csv", "highway": "highway_runs.csv"}
 REWARD_MODEL_FILES = {"mujoco": "mujoco_rew_model_data.csv", "highway": "highway_rew_model_data.csv"}

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from responserank import cluster as cluster_tools
+from responserank.errors import ConfigError
 from responserank.resources import conf_dir, group_options, search_dirs
 
 #: The shipped configs (package data ``responserank/conf/synthetic``; ``conf/synthetic`` in the repository).
@@ -25,10 +26,6 @@ CONF_DIR: Path = conf_dir("synthetic")
 LEARNER_ORDER = ("bt", "rt_regression", "rt_regression_perm", "rr", "rr_pooled", "rr_perm", "ddm")
 TRIAL_GENERATORS = ("deterministic", "stochastic", "drift_diffusion")
 LOSSES = ("bt", "rt_regression", "responserank", "ddm")
-
-
-class ConfigError(ValueError):
-    """An invalid experiment configuration; the runner prints it as one line and exits with status 2."""
 
 
 def available_options(group: str, user_dir: str | os.PathLike | None = None) -> list[str]:

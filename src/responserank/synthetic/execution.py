@@ -31,13 +31,10 @@ from pathlib import Path
 import torch
 
 from responserank.cluster import last_error_line, submitit_executor
+from responserank.errors import BackendError
 from responserank.synthetic.config import ExperimentConfig
 from responserank.synthetic.processes import die_with_parent, release_marker, run_is_owned, sigint_ignored
 from responserank.synthetic.trials import TrialOutput, is_trial_complete, run_batch, write_trial
-
-
-class BackendError(RuntimeError):
-    """A task failed on a remote backend; the runner prints it as one line (finished trials are kept)."""
 
 
 def chunks(batches: Sequence[list[int]], batches_per_task: int) -> list[list[list[int]]]:

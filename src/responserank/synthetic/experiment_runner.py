@@ -32,17 +32,17 @@ from typing import Any
 import yaml
 from omegaconf import OmegaConf
 
+from responserank.errors import BackendError, ConfigError
 from responserank.reporting import write_text_atomic
 from responserank.resources import initialize_config_dirs, search_dirs, split_config_dir
 from responserank.synthetic.config import (
     CONF_DIR,
     EXECUTION_KEYS,
-    ConfigError,
     ExperimentConfig,
     available_options,
     resolve_num_processes,
 )
-from responserank.synthetic.execution import BackendError, run_local, run_ray, run_slurm
+from responserank.synthetic.execution import run_local, run_ray, run_slurm
 from responserank.synthetic.processes import marker_text, new_owner_token
 from responserank.synthetic.trials import is_trial_complete, trial_batches
 

@@ -38,7 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-from responserank.reporting import AnalysisError, crossing_point, summarize
+from responserank.errors import AnalysisError
+from responserank.reporting import crossing_point, summarize
 from responserank.synthetic.analysis import cache as analysis_cache
 from responserank.synthetic.analysis import reproduction_stats as stats
 from responserank.synthetic.analysis.collect import collect

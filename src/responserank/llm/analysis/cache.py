@@ -36,9 +36,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from responserank.errors import AnalysisError
 from responserank.llm.analysis.names import CACHE_COLUMNS, METRIC_COLUMNS, REQUIRED_COLUMNS, STATISTIC_COLUMNS
 from responserank.llm.analysis.registry import Experiment, load_registry
-from responserank.reporting import AnalysisError, atomic_directory, check_csv_records, check_range
+from responserank.reporting import atomic_directory, check_csv_records, check_range
 
 RUNS_FILE = "runs.csv"
 REGISTRY_FILE = "registry.yaml"

@@ -17,7 +17,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from responserank.reporting import AnalysisError, add_usetex_argument, refuse_published_cache, run_cli
+from responserank.errors import AnalysisError
+from responserank.reporting import add_usetex_argument, refuse_published_cache, run_cli
 from responserank.resources import llm_registry_path
 
 #: Our experiment registry, shipped as package data (``conf/llm/registry.yaml`` in the repository).

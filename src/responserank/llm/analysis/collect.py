@@ -33,11 +33,12 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
+from responserank.errors import AnalysisError
 from responserank.llm.analysis.cache import write_cache
 from responserank.llm.analysis.names import FINISHED, METRIC_COLUMNS, STATISTIC_COLUMNS
 from responserank.llm.analysis.registry import Experiment, dump_registry, resolve_experiments
 from responserank.llm.analysis.run_store import find_run_records, read_run_record, record_row
-from responserank.reporting import AnalysisError, refuse_published_cache
+from responserank.reporting import refuse_published_cache
 from responserank.wandb_api import wandb_errors
 
 # cache column → wandb summary keys tried in order

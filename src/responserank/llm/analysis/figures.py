@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import matplotlib
 import numpy as np
 
+from responserank.errors import AnalysisError
 from responserank.llm.analysis.names import (
     BASELINE,
     DATASIZE_CURVES,
@@ -31,14 +32,7 @@ from responserank.llm.analysis.names import (
     TEST_ACCURACY,
 )
 from responserank.llm.analysis.results import FULL_DATA, Results
-from responserank.reporting import (
-    BT_COLOR,
-    RR_AGREE_COLOR,
-    RR_COLOR,
-    AnalysisError,
-    crossing_point,
-    save_figure,
-)
+from responserank.reporting import BT_COLOR, RR_AGREE_COLOR, RR_COLOR, crossing_point, save_figure
 
 FALLBACK_STYLE = {"color": "0.3", "marker": "o", "linestyle": "-"}
 PANEL_METRICS = (TEST_ACCURACY, REWARDBENCH_V2)

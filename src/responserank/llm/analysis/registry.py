@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from responserank.reporting import AnalysisError
+from responserank.errors import AnalysisError
 
 KEY = re.compile(r"[A-Za-z0-9_]+")
 FIELDS = ("egid", "display_name", "color", "marker", "linestyle")

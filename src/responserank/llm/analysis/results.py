@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from responserank.errors import AnalysisError
 from responserank.llm.analysis.cache import LLMCache
 from responserank.llm.analysis.names import EXPECTED_SEEDS, FINISHED
 from responserank.llm.analysis.registry import Experiment, resolve_experiments
-from responserank.reporting import AnalysisError, Summary, summarize
+from responserank.reporting import Summary, summarize
 
 LLM_DDOF = 1
 FULL_DATA = 1.0

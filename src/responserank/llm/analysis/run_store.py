@@ -45,8 +45,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from responserank.errors import AnalysisError
 from responserank.llm.analysis.names import METRIC_COLUMNS, STATISTIC_COLUMNS
-from responserank.reporting import AnalysisError, write_text_atomic
+from responserank.reporting import write_text_atomic
 
 SCHEMA = "responserank.llm.run/1"
 RECORD_FILE = "run_record.json"

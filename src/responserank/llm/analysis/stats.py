@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.stats
 
+from responserank.errors import AnalysisError
 from responserank.llm.analysis.names import BASELINE, REWARDBENCH_V2, TEST_ACCURACY
 from responserank.llm.analysis.results import FULL_DATA, Results
-from responserank.reporting import AnalysisError
 
 # (macro prefix, first, second): differences are second − first.
 COMPARISONS = (

@@ -23,7 +23,8 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from responserank.reporting import AnalysisError, atomic_directory, refuse_published_cache
+from responserank.errors import AnalysisError
+from responserank.reporting import atomic_directory, refuse_published_cache
 from responserank.rl_control.results import (
     PPO_COLUMNS,
     PPO_FILES,

@@ -15,8 +15,8 @@ import os
 import sys
 from pathlib import Path
 
+from responserank.errors import AnalysisError
 from responserank.reporting import (
-    AnalysisError,
     atomic_directory,
     check_output_dir,
     check_usetex,

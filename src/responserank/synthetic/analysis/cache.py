@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from responserank.reporting import AnalysisError
+from responserank.errors import AnalysisError
 from responserank.synthetic.analysis.find import read_json
 from responserank.synthetic.analysis.names import (
     CONFUSION_MATRIX,

@@ -17,7 +17,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from responserank.reporting import AnalysisError, add_usetex_argument, run_cli
+from responserank.errors import AnalysisError
+from responserank.reporting import add_usetex_argument, run_cli
 
 
 def _find(args: argparse.Namespace) -> None:

@@ -25,7 +25,8 @@ import os
 import re
 from pathlib import Path
 
-from responserank.reporting import AnalysisError, write_text_atomic
+from responserank.errors import AnalysisError
+from responserank.reporting import write_text_atomic
 from responserank.synthetic.analysis.find import ABORTED_MARKER, read_json
 from responserank.synthetic.analysis.names import DATASET_METRICS, METRICS
 

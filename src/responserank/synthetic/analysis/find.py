@@ -16,7 +16,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from responserank.reporting import AnalysisError, write_text_atomic
+from responserank.errors import AnalysisError
+from responserank.reporting import write_text_atomic
 from responserank.synthetic.analysis.names import DATASET_CONFIGS, display_name_to_config
 
 PATHS_FILE_NAME = "experiment_paths.json"

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import matplotlib
 
+from responserank.errors import AnalysisError
 from responserank.reporting import (
-    AnalysisError,
     atomic_directory,
     check_output_dir,
     check_usetex,

@@ -34,7 +34,8 @@ import numpy as np
 import pandas as pd
 import scipy.stats
 
-from responserank.reporting import AnalysisError, crossing_points, write_text_atomic
+from responserank.errors import AnalysisError
+from responserank.reporting import crossing_points, write_text_atomic
 from responserank.synthetic.analysis.cache import DatasetResults
 from responserank.synthetic.analysis.find import read_json
 from responserank.synthetic.analysis.names import DATASET_CONFIGS, LEARNERS, METRICS, TRIPLETS

@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from responserank.reporting import AnalysisError, format_cell, format_p_value, summarize
+from responserank.errors import AnalysisError
+from responserank.reporting import format_cell, format_p_value, summarize
 from responserank.synthetic.analysis.cache import DatasetResults
 from responserank.synthetic.analysis.names import ALL_LEARNERS, FAMILY_TITLE, METRICS, family_of
 from responserank.synthetic.analysis.statistics import (
