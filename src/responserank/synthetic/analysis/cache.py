@@ -54,6 +54,14 @@ class DatasetResults:
     def num_trials(self) -> int:
         return self.kendall_tau.shape[0]
 
+    def size_index(self, size: float) -> int:
+        """Index of ``size`` in :attr:`sizes` (``np.isclose``); :class:`AnalysisError` if there are no runs there."""
+        matches = np.flatnonzero(np.isclose(self.sizes, size))
+        if matches.size == 0:
+            sizes = ", ".join(f"{s:g}" for s in self.sizes)
+            raise AnalysisError(f"{self.path}: no runs at size {size:g} (sizes: {sizes})")
+        return int(matches[0])
+
 
 # Metric → (low, high, meaning): the range of its definition.
 RANGES: dict[str, tuple[float, float, str]] = {

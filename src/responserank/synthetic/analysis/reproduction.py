@@ -54,13 +54,6 @@ Caches = dict[str, DatasetResults]
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _size_index(results: DatasetResults, size: float) -> int:
-    found = np.flatnonzero(results.sizes == size)
-    if not found.size:
-        raise AnalysisError(f"{results.path}: no size {size:g} (the report needs 0.5 and 1.0)")
-    return int(found[0])
-
-
 def _means(results: DatasetResults, metric: str) -> dict[str, np.ndarray]:
     """learner → mean over trials per size ``[S]`` (``metric``: "acc" or "pdc")."""
     summaries = size_summaries(results, METRICS[metric])
@@ -71,7 +64,7 @@ def _cell(results: DatasetResults | None, learner: str, metric: str, size: float
     """Mean over trials, with the SD in parentheses at 100 %; "–" without results."""
     if results is None:
         return "–"
-    summary = summarize(results.metrics[METRICS[metric]][learner][_size_index(results, size)])
+    summary = summarize(results.metrics[METRICS[metric]][learner][results.size_index(size)])
     return f"{summary.mean:.3f}" + (f" ({summary.sd:.3f})" if size == 1.0 else "")
 
 
@@ -155,7 +148,7 @@ def _no_variability_claims(name: str, results: DatasetResults) -> list[str]:
         order = np.argsort(-six, axis=0, kind="stable")  # [rank, S] → learner; ties keep the table order
         ranks = dict(zip(LEARNERS, (np.argsort(order, axis=0) + 1).tolist(), strict=True))  # learner → [S]
         gaps = six.max(axis=0) - means["rt_regression"]
-        full = _size_index(results, 1.0)
+        full = results.size_index(1.0)
         lines.append(
             f"- {name} {metric}: rank of RtRegression per size {ranks['rt_regression']} (gap to the best "
             f"{_fmt(gaps)}); rank of RR {ranks['rr']}; "
@@ -299,10 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
         "each config is taken from the first that has it)",
     )
     parser.add_argument(
-        "--reference",
-        type=Path,
-        default=None,
-        help="folder with the paper's caches (statistical mode: or a summary)",
+        "--reference", type=Path, help="folder with the paper's caches (statistical mode: or a summary)"
     )
     group = parser.add_argument_group("statistical mode")
     group.add_argument("--statistical", action="store_true", help="confidence intervals, tests and verdicts")
