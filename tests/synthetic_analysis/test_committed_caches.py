@@ -1,19 +1,23 @@
-"""Our committed caches (``results/synthetic/*.json``) pass ``generate``'s checks and show the paper's pattern.
+"""Our committed caches (``results/synthetic/*.json``): the paper's cache layout, ``generate``'s checks, the
+paper's pattern.
 
 Only the cache loading and statistics run here (≈1 s); drawing is covered by the other tests.
 """
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, shared_path
 
 from responserank.synthetic.analysis.cache import load_caches
 from responserank.synthetic.analysis.names import ALL_LEARNERS, DATASET_CONFIGS, LEARNERS, METRICS, TRIPLETS
 from responserank.synthetic.analysis.statistics import size_summaries
 
 CACHE_DIR = REPO_ROOT / "results" / "synthetic"
+SIZES = [0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
 
 
 @pytest.fixture(scope="module")
@@ -30,11 +34,42 @@ def _means(results, metric) -> dict[str, np.ndarray]:
     }
 
 
+@pytest.mark.parametrize("config", list(DATASET_CONFIGS))
+def test_committed_cache_has_the_spec_format(config):
+    cache = json.loads((CACHE_DIR / f"{config}.json").read_text())
+    # the six paper learners, plus the DDM learner added later with `collect --add-to-existing`
+    optional = [key for key in ("ddm",) if key in cache]
+    assert set(cache) == {"metadata", "dataset_metrics", *LEARNERS, *optional}
+    assert cache["metadata"]["num_trials"] == 100
+    assert cache["metadata"]["learners"] == [*LEARNERS, *optional]
+    assert cache["metadata"]["dataset_sizes"] == SIZES
+    assert set(cache["dataset_metrics"]) == {"test_confusion_matrix", "test_abs_logit_diff_rt_kendall_tau"}
+    assert len(cache["dataset_metrics"]["test_confusion_matrix"]) == 100
+    for learner in [*LEARNERS, *optional]:
+        assert sorted(cache[learner]["sizes"], key=float) == [str(s) for s in SIZES]
+        for block in cache[learner]["sizes"].values():
+            entries = block["summary_metrics"]["choice_accuracy"]
+            assert len(entries) == 100
+            assert entries[0]["type"] == "scalar" and entries[0]["dataset_metric"] is False
+
+
+def test_committed_cache_matches_the_papers_cache_layout():
+    reference = json.loads((shared_path("reference-results", "synthetic") / "stochastic.json").read_text())
+    ours = json.loads((CACHE_DIR / "stochastic.json").read_text())
+    # our caches may also hold the DDM learner, and then record when it was added
+    assert set(ours) - {"ddm"} == set(reference)
+    assert set(ours["metadata"]) - {"added_learners"} == set(reference["metadata"])
+    for name in ("test_confusion_matrix", "test_abs_logit_diff_rt_kendall_tau"):
+        assert set(ours["dataset_metrics"][name][0]) == set(reference["dataset_metrics"][name][0])
+        assert ours["dataset_metrics"][name][0]["type"] == reference["dataset_metrics"][name][0]["type"]
+    assert set(ours["rr"]["sizes"]) == set(reference["rr"]["sizes"])
+
+
 def test_committed_caches_are_complete(caches):
     assert list(caches) == list(DATASET_CONFIGS)
     for results in caches.values():
         assert results.num_trials == 100
-        np.testing.assert_allclose(results.sizes, [0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
+        np.testing.assert_allclose(results.sizes, SIZES)
         for metric in METRICS:
             assert set(LEARNERS) <= set(results.metrics[metric]) <= set(ALL_LEARNERS)
 

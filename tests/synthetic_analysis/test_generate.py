@@ -313,12 +313,17 @@ def test_paired_comparison_is_antisymmetric(pairs):
         assert forward.model2_better == (forward.mean_difference > 0 if forward.mean_difference else None)
 
 
-def test_paired_comparison_drops_nan_pairs_and_truncates():
-    a = np.array([0.1, 0.2, np.nan, 0.4, 0.5, 0.9])
+def test_paired_comparison_drops_nan_pairs():
+    a = np.array([0.1, 0.2, np.nan, 0.4, 0.5])
     b = np.array([0.3, 0.1, 0.5, np.nan, 0.8])
     result = paired_comparison(a, b, "x")
-    assert result.n == 3  # pairs 0, 1, 4 (index 5 truncated, 2 and 3 have a NaN)
+    assert result.n == 3  # pairs 0, 1, 4 (2 and 3 have a NaN)
     assert result.mean_difference == pytest.approx(np.mean([0.2, -0.1, 0.3]))
+
+
+def test_paired_comparison_of_unequal_lengths_names_both():
+    with pytest.raises(AnalysisError, match=r"RR vs BT: paired samples differ in length \(6 and 5 values\)"):
+        paired_comparison(np.zeros(6), np.zeros(5), "RR vs BT")
 
 
 @pytest.mark.parametrize(

@@ -278,7 +278,16 @@ def test_statistical_mode_errors_are_one_line(tmp_path, capsys):
     assert main(["--statistical"]) == 1
     assert main(["--statistical", "--run", "1"]) == 1
     for line in capsys.readouterr().err.strip().splitlines():
-        assert line.startswith("reproduction: error:")
+        assert line.startswith("error:")
+
+
+def test_quick_report_prints_markdown_and_fails_in_one_line(capsys, tmp_path):
+    assert main([str(REPO_ROOT / "results" / "synthetic")]) == 0
+    out = capsys.readouterr().out
+    assert "| Det | ResponseRank-Pool |" in out and "RR > BT at every size" in out
+    assert main([str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.slow

@@ -54,6 +54,14 @@ class DatasetResults:
     def num_trials(self) -> int:
         return self.kendall_tau.shape[0]
 
+    def size_index(self, size: float) -> int:
+        """Index of ``size`` in :attr:`sizes` (``np.isclose``); :class:`AnalysisError` if there are no runs there."""
+        matches = np.flatnonzero(np.isclose(self.sizes, size))
+        if matches.size == 0:
+            sizes = ", ".join(f"{s:g}" for s in self.sizes)
+            raise AnalysisError(f"{self.path}: no runs at size {size:g} (sizes: {sizes})")
+        return int(matches[0])
+
 
 # Metric → (low, high, meaning): the range of its definition.
 RANGES: dict[str, tuple[float, float, str]] = {
@@ -103,75 +111,97 @@ def load_cache(path: str | os.PathLike, config: str | None = None) -> DatasetRes
     path = Path(path)
     config = config or path.stem
     cache = read_json(path, "cache file")
+    metadata = _check_top_level(cache, path)
+    learners = [*LEARNERS, *(key for key in OPTIONAL_LEARNERS if isinstance(cache.get(key), dict))]
+    sizes, size_keys = _sizes(cache, learners, metadata.get("dataset_sizes"), path)
+    metrics, num_trials = _learner_metrics(cache, size_keys, sizes, path)
+    kendall_tau, confusion = _dataset_metrics(cache.get("dataset_metrics"), num_trials, path)
+    display = metadata.get("dataset") if isinstance(metadata.get("dataset"), str) else None
+    return DatasetResults(
+        config=config,
+        display_name=display or DATASET_CONFIGS.get(config, config),
+        path=path,
+        sizes=sizes,
+        metrics=metrics,
+        kendall_tau=kendall_tau,
+        confusion=confusion,
+    )
+
+
+def _check_top_level(cache, path: Path) -> dict:
+    """The cache's ``metadata`` object, after checking that the cache is an object holding the six learners."""
     if not isinstance(cache, dict):
         raise AnalysisError(f"{path}: expected a JSON object, got {type(cache).__name__}")
     metadata = cache.get("metadata")
     if not isinstance(metadata, dict):
         raise AnalysisError(f"{path}: no 'metadata' object")
-
     missing = [learner for learner in LEARNERS if not isinstance(cache.get(learner), dict)]
     if missing:
         raise AnalysisError(f"{path}: missing learner(s) {', '.join(missing)}")
+    return metadata
 
-    learners = [*LEARNERS, *(key for key in OPTIONAL_LEARNERS if isinstance(cache.get(key), dict))]
-    declared = metadata.get("dataset_sizes")
-    sizes_by_learner = {}
+
+def _sizes(cache: dict, learners: list[str], declared, path: Path) -> tuple[np.ndarray, dict]:
+    """Sizes ``[S]`` ascending and learner → {size: its key in the cache}; every learner must have the sizes of
+    ``metadata.dataset_sizes`` (or, without it, those of BT)."""
+    size_keys = {}
     for learner in learners:
         sizes = cache[learner].get("sizes")
         if not isinstance(sizes, dict) or not sizes:
             raise AnalysisError(f"{path}: learner {learner!r} has no 'sizes'")
-        sizes_by_learner[learner] = {_parse_size(key, path, learner): key for key in sizes}
+        size_keys[learner] = {_parse_size(key, path, learner): key for key in sizes}
     if isinstance(declared, list) and declared:
         expected = {_number(size, path, "metadata.dataset_sizes") for size in declared}
         source = "metadata.dataset_sizes"
     else:
-        expected, source = set(sizes_by_learner["bt"]), "learner 'bt'"
-    for learner, sizes in sizes_by_learner.items():
-        if set(sizes) != expected:
-            lacking = sorted(expected - set(sizes))
-            extra = sorted(set(sizes) - expected)
-            detail = "; ".join(
-                part
-                for part in (
-                    f"missing size(s) {', '.join(map(str, lacking))}" if lacking else "",
-                    f"unexpected size(s) {', '.join(map(str, extra))}" if extra else "",
-                )
-                if part
-            )
+        expected, source = set(size_keys["bt"]), "learner 'bt'"
+    for learner, keys in size_keys.items():
+        if set(keys) != expected:
+            detail = _size_mismatch(expected, set(keys))
             raise AnalysisError(f"{path}: learner {learner!r}: {detail} (expected the sizes of {source})")
-    sizes = np.array(sorted(expected))
+    return np.array(sorted(expected)), size_keys
 
-    num_trials = None
-    metrics: dict[str, dict[str, np.ndarray]] = {metric: {} for metric in METRICS}
-    for learner in learners:
+
+def _size_mismatch(expected: set[float], found: set[float]) -> str:
+    parts = (("missing", sorted(expected - found)), ("unexpected", sorted(found - expected)))
+    return "; ".join(f"{word} size(s) {', '.join(map(str, sizes))}" for word, sizes in parts if sizes)
+
+
+def _learner_metrics(cache: dict, size_keys: dict, sizes: np.ndarray, path: Path) -> tuple[dict, int]:
+    """metric → learner → values ``[S, T]``, and T; every learner, size and metric must have the same T."""
+    rows = {metric: {learner: [] for learner in size_keys} for metric in METRICS}
+    first = None  # (where, number of trials) of the first list read
+    for learner, keys in size_keys.items():
         for size in sizes:
-            key = sizes_by_learner[learner][size]
-            node = cache[learner]["sizes"][key]
+            node = cache[learner]["sizes"][keys[size]]
             summary = node.get("summary_metrics") if isinstance(node, dict) else None
             if not isinstance(summary, dict):
-                raise AnalysisError(f"{path}: {learner} @ size {key}: no 'summary_metrics'")
+                raise AnalysisError(f"{path}: {learner} @ size {keys[size]}: no 'summary_metrics'")
             for metric in METRICS:
-                where = f"{learner} @ size {key}: {metric!r}"
-                if metric not in summary:
-                    raise AnalysisError(f"{path}: {where} missing")
-                entries = _entries(summary[metric], path, where)
-                values = [
-                    _number(e["value"], path, f"{where} trial {k + 1}", metric) for k, e in enumerate(entries)
-                ]
-                if num_trials is None:
-                    num_trials = len(values)
-                    first_where = where
-                if len(values) != num_trials or not values:
+                where = f"{learner} @ size {keys[size]}: {metric!r}"
+                values = _trial_values(summary, metric, path, where)
+                first = first or (where, len(values))
+                if len(values) != first[1] or not values:
                     raise AnalysisError(
-                        f"{path}: {where} has {len(values)} trials but {first_where} has {num_trials}"
+                        f"{path}: {where} has {len(values)} trials but {first[0]} has {first[1]}"
                     )
-                metrics[metric].setdefault(learner, []).append(values)
+                rows[metric][learner].append(values)
     arrays = {
-        metric: {learner: np.array(rows, dtype=np.float64) for learner, rows in by_learner.items()}
-        for metric, by_learner in metrics.items()
+        metric: {learner: np.array(v, dtype=np.float64) for learner, v in by.items()}
+        for metric, by in rows.items()
     }
+    return arrays, first[1]
 
-    dataset_metrics = cache.get("dataset_metrics")
+
+def _trial_values(summary: dict, metric: str, path: Path, where: str) -> list[float]:
+    if metric not in summary:
+        raise AnalysisError(f"{path}: {where} missing")
+    entries = _entries(summary[metric], path, where)
+    return [_number(e["value"], path, f"{where} trial {k + 1}", metric) for k, e in enumerate(entries)]
+
+
+def _dataset_metrics(dataset_metrics, num_trials: int, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Kendall's tau ``[T]`` and the confusion matrices ``[T, 2, 2]``, one per trial."""
     if not isinstance(dataset_metrics, dict):
         raise AnalysisError(f"{path}: no 'dataset_metrics' object")
     for name in (KENDALL_TAU, CONFUSION_MATRIX):
@@ -182,34 +212,26 @@ def load_cache(path: str | os.PathLike, config: str | None = None) -> DatasetRes
             raise AnalysisError(
                 f"{path}: dataset metric {name!r} has {len(entries)} trials, the learners have {num_trials}"
             )
-    taus = []
-    for k, entry in enumerate(dataset_metrics[KENDALL_TAU]):
-        value = entry["value"]
-        x = value.get("x") if isinstance(value, dict) else value
-        x = x[0] if isinstance(x, list) and len(x) == 1 else x
-        taus.append(_number(x, path, f"{KENDALL_TAU!r} of trial {k + 1}", KENDALL_TAU))
-    confusions = []
-    for k, entry in enumerate(dataset_metrics[CONFUSION_MATRIX]):
-        matrix = np.asarray(entry["value"], dtype=object)
-        if matrix.shape != (2, 2):
-            raise AnalysisError(f"{path}: {CONFUSION_MATRIX!r} of trial {k + 1} is not a 2×2 matrix")
-        confusions.append(
-            [
-                [_number(v, path, f"{CONFUSION_MATRIX!r} of trial {k + 1}", CONFUSION_MATRIX) for v in row]
-                for row in matrix
-            ]
-        )
+    taus = [_tau(entry["value"], path, k) for k, entry in enumerate(dataset_metrics[KENDALL_TAU])]
+    confusions = [
+        _confusion(entry["value"], path, k) for k, entry in enumerate(dataset_metrics[CONFUSION_MATRIX])
+    ]
+    return np.array(taus, dtype=np.float64), np.array(confusions, dtype=np.float64)
 
-    display = metadata.get("dataset") if isinstance(metadata.get("dataset"), str) else None
-    return DatasetResults(
-        config=config,
-        display_name=display or DATASET_CONFIGS.get(config, config),
-        path=path,
-        sizes=sizes,
-        metrics=arrays,
-        kendall_tau=np.array(taus, dtype=np.float64),
-        confusion=np.array(confusions, dtype=np.float64),
-    )
+
+def _tau(value, path: Path, k: int) -> float:
+    """Kendall's tau of trial ``k``: a number, or ``{"x": number}`` / ``{"x": [number]}``."""
+    x = value.get("x") if isinstance(value, dict) else value
+    x = x[0] if isinstance(x, list) and len(x) == 1 else x
+    return _number(x, path, f"{KENDALL_TAU!r} of trial {k + 1}", KENDALL_TAU)
+
+
+def _confusion(value, path: Path, k: int) -> list[list[float]]:
+    where = f"{CONFUSION_MATRIX!r} of trial {k + 1}"
+    matrix = np.asarray(value, dtype=object)
+    if matrix.shape != (2, 2):
+        raise AnalysisError(f"{path}: {where} is not a 2×2 matrix")
+    return [[_number(v, path, where, CONFUSION_MATRIX) for v in row] for row in matrix]
 
 
 def load_caches(cache_dir: str | os.PathLike) -> dict[str, DatasetResults]:

@@ -79,9 +79,8 @@ def _summary_metric(results: dict, path: Path, name: str) -> dict:
     return entry
 
 
-def collect_experiment(experiment: str | os.PathLike) -> dict:
-    """Read one experiment folder into the cache structure above (nothing is written)."""
-    experiment = Path(experiment)
+def _open_experiment(experiment: Path) -> tuple[dict, list[tuple[int, Path]]]:
+    """``metadata.json`` and the trial folders of a finished experiment folder."""
     if not experiment.is_dir():
         raise AnalysisError(f"{experiment}: experiment folder does not exist")
     if (experiment / ABORTED_MARKER).exists():
@@ -94,7 +93,12 @@ def collect_experiment(experiment: str | os.PathLike) -> dict:
     trials = _trial_folders(experiment)
     if not trials:
         raise AnalysisError(f"{experiment}: no trial_<k> folders")
+    return metadata, trials
 
+
+def collect_experiment(experiment: str | os.PathLike) -> dict:
+    """Read one experiment folder into the cache structure above (nothing is written)."""
+    metadata, trials = _open_experiment(Path(experiment))
     first_number, first_trial = trials[0]
     reference_runs = set(_result_files(first_trial))
     if not reference_runs:
@@ -118,15 +122,9 @@ def collect_experiment(experiment: str | os.PathLike) -> dict:
     for _, trial in trials:
         files = _result_files(trial)
         if set(files) != reference_runs:
-            missing, extra = reference_runs - set(files), set(files) - reference_runs
-            problems = []
-            if missing:
-                problems.append(f"missing {_format_runs(missing)}")
-            if extra:
-                problems.append(f"extra {_format_runs(extra)}")
-            raise AnalysisError(
-                f"{trial}: (learner, size) runs differ from trial_{first_number}: {'; '.join(problems)}"
-            )
+            parts = (("missing", reference_runs - set(files)), ("extra", set(files) - reference_runs))
+            problems = "; ".join(f"{word} {_format_runs(runs)}" for word, runs in parts if runs)
+            raise AnalysisError(f"{trial}: (learner, size) runs differ from trial_{first_number}: {problems}")
         for (learner, pct), path in sorted(files.items()):
             results = read_json(path, "results file")
             metrics = results.get("summary_metrics") if isinstance(results, dict) else None

@@ -31,6 +31,15 @@ DATASET_CONFIGS: dict[str, str] = {
     "stochastic_no_variability": "Stochastic No Variability",
     "drift_diffusion_no_variability": "Drift Diffusion No Variability",
 }
+# Config name → short name in the reproduction report's Markdown tables.
+SHORT_DATASET: dict[str, str] = {
+    "deterministic_all": "Det",
+    "stochastic": "Stoch",
+    "drift_diffusion": "DDM",
+    "deterministic_all_no_variability": "Det-NoVar",
+    "stochastic_no_variability": "Stoch-NoVar",
+    "drift_diffusion_no_variability": "DDM-NoVar",
+}
 
 # Output suffix → the three configs of that triplet (order: Det, Stoch, DDM).
 TRIPLETS: dict[str, tuple[str, str, str]] = {

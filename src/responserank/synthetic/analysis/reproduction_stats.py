@@ -35,10 +35,10 @@ import pandas as pd
 import scipy.stats
 
 from responserank.errors import AnalysisError
-from responserank.reporting import crossing_points, write_text_atomic
+from responserank.reporting import crossing_points, format_p_value, write_text_atomic
 from responserank.synthetic.analysis.cache import DatasetResults
 from responserank.synthetic.analysis.find import read_json
-from responserank.synthetic.analysis.names import DATASET_CONFIGS, LEARNERS, METRICS, TRIPLETS
+from responserank.synthetic.analysis.names import DATASET_CONFIGS, LEARNERS, METRICS, SHORT_DATASET, TRIPLETS
 
 CONFIDENCE = 0.95
 BOOTSTRAP_RESAMPLES = 2000
@@ -52,14 +52,6 @@ CELL_COLUMNS = ("config", "learner", "metric", "size", "n", "mean", "sd", "ci95"
 CROSSING_COLUMNS = ("config", "metric", "point", "ci_low", "ci_high", "never_fraction")
 #: ``ResponseRank-Pool ≈ ResponseRank`` holds when the 95 % interval of the difference lies inside ±margin.
 EQUIVALENCE_MARGIN = {"choice_accuracy": 0.02, "pearson_distance_correlation": 0.05}
-SHORT_DATASET = {
-    "deterministic_all": "Det",
-    "stochastic": "Stoch",
-    "drift_diffusion": "DDM",
-    "deterministic_all_no_variability": "Det-NoVar",
-    "stochastic_no_variability": "Stoch-NoVar",
-    "drift_diffusion_no_variability": "DDM-NoVar",
-}
 SHORT_METRIC = {"choice_accuracy": "acc", "pearson_distance_correlation": "PDC"}
 
 
@@ -614,10 +606,6 @@ def _interval(mean: float, half: float, decimals: int = 3) -> str:
     return f"{mean:.{decimals}f} ± {half:.{decimals}f}"
 
 
-def _p_text(p: float) -> str:
-    return "n/a" if math.isnan(p) else "< 0.0001" if p < 1e-4 else f"{p:.4f}"
-
-
 def comparison_markdown(
     comparison: pd.DataFrame,
     metric: str,
@@ -644,7 +632,7 @@ def comparison_markdown(
         lines.append(
             f"| {SHORT_DATASET[r.config]} | {LEARNERS[r.learner]} | {100 * r.size:.0f} % "
             f"| {_interval(r.mean_ours, r.ci95_ours)} ({r.n_ours}) | {_interval(r.mean_paper, r.ci95_paper)} ({r.n_paper}) "
-            f"| {r.difference:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}] | {_p_text(r.p_value)} |"
+            f"| {r.difference:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}] | {format_p_value(r.p_value)} |"
         )
     return "\n".join(lines)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.stats
 
+from responserank.errors import AnalysisError
 from responserank.reporting import Summary, crossing_point, summarize
 from responserank.synthetic.analysis.cache import DatasetResults
 
@@ -80,13 +81,14 @@ class Comparison:
 def paired_comparison(first, second, label: str) -> Comparison:
     """Two-sided Wilcoxon signed-rank test (scipy defaults) of ``second − first``.
 
-    Inputs are flattened in (size, trial) order; unequal lengths are truncated to the shorter; pairs with a
-    NaN on either side are dropped. p is NaN when there is nothing to test (no pairs, or all differences 0).
+    Inputs are flattened in (size, trial) order and must have the same length (else :class:`AnalysisError`);
+    pairs with a NaN on either side are dropped. p is NaN when there is nothing to test (no pairs, or all
+    differences 0).
     """
     a = np.asarray(first, dtype=np.float64).ravel()
     b = np.asarray(second, dtype=np.float64).ravel()
-    n = min(a.size, b.size)
-    a, b = a[:n], b[:n]
+    if a.size != b.size:
+        raise AnalysisError(f"{label}: paired samples differ in length ({a.size} and {b.size} values)")
     keep = ~(np.isnan(a) | np.isnan(b))
     a, b = a[keep], b[keep]
     if a.size == 0:

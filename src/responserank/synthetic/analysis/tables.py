@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from responserank.errors import AnalysisError
 from responserank.reporting import format_cell, format_p_value, summarize
 from responserank.synthetic.analysis.cache import DatasetResults
 from responserank.synthetic.analysis.names import ALL_LEARNERS, FAMILY_TITLE, METRICS, family_of
@@ -226,7 +225,7 @@ def bt_vs_rr_table(datasets: Mapping[str, DatasetResults], size: float = 1.0):
     """A :class:`rich.table.Table`: per config, accuracy and PDC of BT and RR at training fraction ``size``.
 
     Cells are mean ± SD over trials; the better mean of each pair is bold. Raises :class:`AnalysisError` when a
-    cache has no runs at ``size``.
+    cache has no runs at ``size`` (:meth:`DatasetResults.size_index`).
     """
     from rich.table import Table
 
@@ -237,14 +236,10 @@ def bt_vs_rr_table(datasets: Mapping[str, DatasetResults], size: float = 1.0):
         table.add_column(f"{short} BT", justify="right")
         table.add_column(f"{short} RR", justify="right")
     for config, results in datasets.items():
-        matches = np.flatnonzero(np.isclose(results.sizes, size))
-        if matches.size == 0:
-            raise AnalysisError(
-                f"{results.path}: no runs at size {size:g} (sizes: {', '.join(f'{s:g}' for s in results.sizes)})"
-            )
+        index = results.size_index(size)
         cells = []
         for metric in ("choice_accuracy", "pearson_distance_correlation"):
-            pair = [summarize(results.metrics[metric][learner][matches[0]]) for learner in ("bt", "rr")]
+            pair = [summarize(results.metrics[metric][learner][index]) for learner in ("bt", "rr")]
             best = max(range(2), key=lambda i: pair[i].mean) if pair[0].mean != pair[1].mean else None
             cells += [
                 f"[bold]{s.mean:.3f}[/bold] ± {s.sd:.3f}" if i == best else f"{s.mean:.3f} ± {s.sd:.3f}"
