@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import shlex
 import sys
 import warnings
 
-from responserank.fitting.engine import DDM_SCOPES, METHODS, TIES
+from responserank.fitting.engine import DDM_SCOPES, DEFAULTS, METHODS, TIES
 
 DESCRIPTION = """\
 Learn item utilities from a table of pairwise choices (CSV/TSV/Parquet/JSONL, one row per choice) with
@@ -85,51 +86,21 @@ def add_fit_parser(commands) -> argparse.ArgumentParser:
         metavar="M",
         help=f"subset of {', '.join(METHODS)} (default: all but ddm and ez, where the data allows)",
     )
-    fitting.add_argument(
-        "--folds", type=int, default=5, metavar="K", help="cross-validation folds (default 5)"
-    )
-    fitting.add_argument(
-        "--repeats", type=int, default=1, metavar="R", help="repetitions of the K-fold split (default 1)"
-    )
-    fitting.add_argument(
-        "--train-fractions",
-        nargs="+",
-        type=float,
-        default=[0.25, 0.5, 0.75, 1.0],
-        metavar="F",
-        help="shares of each fold's training set for the learning curve (default 0.25 0.5 0.75 1)",
-    )
-    fitting.add_argument(
-        "--l2",
-        type=float,
-        default=0.1,
-        help="precision of the Gaussian prior on each parameter (default 0.1)",
-    )
-    fitting.add_argument(
-        "--ties", choices=TIES, default="breslow", help="tied strengths in a stratum (default breslow)"
-    )
-    fitting.add_argument(
-        "--margin-scale",
-        type=float,
-        default=1.0,
-        help="margin of a stratum's strongest comparison in margin_bt",
-    )
+    for flag, kind, metavar, text in (
+        ("--folds", int, "K", "cross-validation folds"),
+        ("--repeats", int, "R", "repetitions of the K-fold split"),
+        ("--train-fractions", float, "F", "shares of each fold's training set for the learning curve"),
+        ("--l2", float, None, "precision of the Gaussian prior on each parameter"),
+        ("--ties", TIES, None, "tied strengths in a stratum"),
+        ("--margin-scale", float, None, "margin of a stratum's strongest comparison in margin_bt"),
+        ("--ddm-boundary", DDM_SCOPES, None, "ddm: one boundary per stratum or one global boundary"),
+        ("--ddm-non-decision-time", DDM_SCOPES, None, "ddm: one non-decision time per stratum or one global"),
+        ("--seed", int, None, "seed of every random draw"),
+    ):
+        _add_default_option(fitting, flag, kind, metavar, text)
     fitting.add_argument(
         "--rt-link-max", type=float, metavar="T", help="max_rt of RT regression's link (default: 95th pct RT)"
     )
-    fitting.add_argument(
-        "--ddm-boundary",
-        choices=DDM_SCOPES,
-        default="stratum",
-        help="ddm: one boundary per stratum (default) or one global boundary",
-    )
-    fitting.add_argument(
-        "--ddm-non-decision-time",
-        choices=DDM_SCOPES,
-        default="stratum",
-        help="ddm: one non-decision time per stratum (default) or one global one",
-    )
-    fitting.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
     fitting.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
         "--out",
@@ -141,41 +112,28 @@ def add_fit_parser(commands) -> argparse.ArgumentParser:
     return parser
 
 
+def _add_default_option(group, flag: str, kind, metavar: str | None, text: str) -> None:
+    """Add ``flag`` with the default of its :data:`~responserank.fitting.engine.DEFAULTS` field (``kind``: a type
+    or a tuple of choices; a tuple default takes one or more values)."""
+    default = shown = getattr(DEFAULTS, flag[2:].replace("-", "_"))
+    options = {"choices": kind} if isinstance(kind, tuple) else {"type": kind, "metavar": metavar}
+    if isinstance(default, tuple):
+        options["nargs"] = "+"
+        default, shown = list(default), " ".join(f"{value:g}" for value in default)
+    group.add_argument(flag, default=default, help=f"{text} (default {shown})", **options)
+
+
 def run_fit(args: argparse.Namespace) -> None:
     from responserank.fitting.api import fit
 
     command = "responserank " + shlex.join(sys.argv[1:] if args.argv is None else args.argv)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = fit(
-            args.table,
-            item_a=args.item_a,
-            item_b=args.item_b,
-            choice=args.choice,
-            a_chosen_value=args.a_chosen_value,
-            strength=args.strength,
-            strength_higher_is_stronger=args.strength_higher_is_stronger,
-            stratum=args.stratum,
-            group_size=args.group_size,
-            query=args.query,
-            item_features=args.item_features,
-            item_key=args.item_key,
-            feature_columns=args.feature,
-            methods=args.methods,
-            folds=args.folds,
-            repeats=args.repeats,
-            train_fractions=args.train_fractions,
-            l2=args.l2,
-            ties=args.ties,
-            margin_scale=args.margin_scale,
-            rt_link_max=args.rt_link_max,
-            ddm_boundary=args.ddm_boundary,
-            ddm_non_decision_time=args.ddm_non_decision_time,
-            seed=args.seed,
-            out=args.out,
-            progress=False if args.no_progress else None,
-            command=command,
-        )
+        parameters = inspect.signature(fit).parameters
+        options = {name: value for name, value in vars(args).items() if name in parameters}
+        progress = False if args.no_progress else None
+        options |= {"feature_columns": args.feature, "progress": progress, "command": command}
+        result = fit(**options)
     from responserank.errors import ConvergenceWarning, DataWarning
 
     for warning in caught:

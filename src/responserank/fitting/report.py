@@ -237,7 +237,7 @@ def render_report(result, figures: dict[str, str], command: str | None) -> str:
         + (f", rows selected by `{settings['query']}`" if settings["query"] else ""),
         f"- {comparisons.num_comparisons} comparisons of {comparisons.num_items} items "
         f"(`{columns.item_a}` vs `{columns.item_b}`; `{columns.choice}` = `{columns.a_chosen_value}` means a "
-        f"was chosen, a chosen in {comparisons.a_chosen.mean():.1%})",
+        f"was chosen, a chosen in {comparisons.first_chosen.mean():.1%})",
         f"- strength: {strength}; strata: {strata}; {comparisons.num_strata} strata"
         + (f" after random groups of {settings['group_size']}" if settings["group_size"] else ""),
         f"- model: {model}; {int(comparisons.component.max()) + 1} connected group(s) of items",

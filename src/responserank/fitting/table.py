@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,13 +88,23 @@ class Columns:
     stratum: tuple[str, ...] = ()
 
 
+class DeprecatedAChosen:
+    """``a_chosen``: the old name of the ``first_chosen`` flag (deprecated; ``first_chosen`` as in
+    :mod:`responserank.losses`)."""
+
+    @property
+    def a_chosen(self) -> np.ndarray:
+        warnings.warn("a_chosen is deprecated; use first_chosen", DeprecationWarning, stacklevel=2)
+        return self.first_chosen
+
+
 @dataclass(frozen=True)
-class Comparisons:
+class Comparisons(DeprecatedAChosen):
     """A validated comparison table as arrays (``N`` comparisons, ``I`` items, ``S`` strata).
 
     Attributes:
         item_a, item_b: ``[N]`` int64 indices into ``items``.
-        a_chosen: ``[N]`` bool, True when option a was chosen.
+        first_chosen: ``[N]`` bool, True when option a was chosen (``a_chosen``: deprecated alias).
         strength: ``[N]`` float64 raw strength values, or None.
         rank: ``[N]`` float64, lower = stronger (``strength``, or ``-strength`` if higher is stronger), or None.
         stratum: ``[N]`` int64 dense stratum ids ``0 … S−1`` (all 0 without stratum columns; after
@@ -111,7 +122,7 @@ class Comparisons:
 
     item_a: np.ndarray
     item_b: np.ndarray
-    a_chosen: np.ndarray
+    first_chosen: np.ndarray
     strength: np.ndarray | None
     rank: np.ndarray | None
     stratum: np.ndarray
@@ -381,7 +392,7 @@ def prepare_comparisons(
     item_a, item_b = codes.reshape(-1, 2).T.astype(np.int64)
     items = [str(item) for item in uniques]
 
-    a_chosen = _parse_choice(frame, columns.choice, columns.a_chosen_value)
+    first_chosen = _parse_choice(frame, columns.choice, columns.a_chosen_value)
     strength = rank = None
     if columns.strength is not None:
         strength = _parse_strength(frame, columns.strength, columns.strength_higher_is_stronger)
@@ -419,7 +430,7 @@ def prepare_comparisons(
     return Comparisons(
         item_a=item_a,
         item_b=item_b,
-        a_chosen=np.asarray(a_chosen, dtype=bool),
+        first_chosen=np.asarray(first_chosen, dtype=bool),
         strength=strength,
         rank=rank,
         stratum=stratum,
