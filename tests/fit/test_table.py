@@ -65,6 +65,12 @@ def test_conversions_items_choice_rank_strata(table):
     assert flipped.num_strata == 1 and not flipped.strength_is_time
 
 
+def test_a_chosen_is_a_deprecated_alias_of_first_chosen(table):
+    comparisons = prepare_comparisons(table, COLUMNS)
+    with pytest.warns(DeprecationWarning, match="first_chosen"):
+        np.testing.assert_array_equal(comparisons.a_chosen, comparisons.first_chosen)
+
+
 def test_choice_value_is_compared_as_a_number_in_numeric_columns(table):
     numeric = table.assign(choice=np.where(table["choice"] == "L", 1.0, 2.0))
     comparisons = prepare_comparisons(numeric, Columns("left", "right", "choice", "1", "rt"))

@@ -263,23 +263,16 @@ def _cross_validate(problem, comparisons, splits, methods, settings, tie_seed, p
         comparisons.item_a, comparisons.item_b, splits.train, splits.heldout, comparisons.num_items
     )
     fold_rows, full = [], {}
-    bar = tqdm(
-        total=len(methods) * len(settings.train_fractions),
-        desc="fitting",
-        unit="fit",
-        disable=(not progress) if progress is not None else None,
-        leave=False,
-    )
-    with bar:
+    total = len(methods) * len(settings.train_fractions)
+    disable = None if progress is None else not progress  # None: a bar only when stderr is a terminal
+    with tqdm(total=total, desc="fitting", unit="fit", disable=disable, leave=False) as bar:
         for method in methods:
             for fraction in settings.train_fractions:
                 bar.set_postfix_str(f"{method} @ {fraction:.0%}")
                 rows = np.flatnonzero(np.isclose(splits.fraction, fraction))
                 split = splits.select(rows)
-                utility, full_fit = _fit_split(
-                    problem, comparisons, split, method, fraction, settings, tie_seed
-                )
-                full |= {method: full_fit} if full_fit else {}
+                utility, whole = _fit_split(problem, comparisons, split, method, fraction, settings, tie_seed)
+                full |= {method: whole} if whole else {}
                 accuracy, log_likelihood = heldout_scores(
                     utility, comparisons.item_a, comparisons.item_b, comparisons.first_chosen, split.heldout
                 )
@@ -288,11 +281,9 @@ def _cross_validate(problem, comparisons, splits, methods, settings, tie_seed, p
     return pd.concat(fold_rows, ignore_index=True), full
 
 
-def _fit_split(
-    problem, comparisons, split, method, fraction, settings, tie_seed
-) -> tuple[np.ndarray, _FullFit | None]:
+def _fit_split(problem, comparisons, split, method, fraction, settings, tie_seed):
     """``[B, I]`` centred utilities fitted on the training masks of ``split``, and at fraction 1 the fit on all
-    comparisons (else None)."""
+    comparisons as a :class:`_FullFit` (else None)."""
     train = split.train
     is_full = fraction == 1.0
     if is_full:  # one extra problem: every comparison, for the reported utilities
@@ -315,45 +306,37 @@ def _fit_split(
 
 
 def _fold_frame(method, fraction, split, accuracy, log_likelihood, unseen) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "method": method,
-            "train_fraction": fraction,
-            "repeat": split.repeat,
-            "fold": split.fold,
-            "n_train": split.train.sum(axis=1),
-            "n_heldout": split.heldout.sum(axis=1),
-            "heldout_accuracy": accuracy,
-            "heldout_log_likelihood": log_likelihood,
-            "unseen_share": unseen,
-        }
-    )
+    columns = {"method": method, "train_fraction": fraction, "repeat": split.repeat, "fold": split.fold}
+    columns |= {"n_train": split.train.sum(axis=1), "n_heldout": split.heldout.sum(axis=1)}
+    columns |= {
+        "heldout_accuracy": accuracy,
+        "heldout_log_likelihood": log_likelihood,
+        "unseen_share": unseen,
+    }
+    return pd.DataFrame(columns)
 
 
 def _options_used(settings, table, columns, query, group_size, item_features, methods, rt_link_max) -> dict:
-    """The options of a fit, for the report (:attr:`FitResult.settings`)."""
+    """The options of a fit, for the report (:attr:`FitResult.settings`); a DataFrame is shown as ``<DataFrame>``."""
 
     def shown(source):
         return "<DataFrame>" if isinstance(source, pd.DataFrame) else source
 
-    return {
-        "table": shown(table),
-        "columns": columns,
-        "query": query,
-        "group_size": group_size,
-        "item_features": None if item_features is None else str(shown(item_features)),
+    features = None if item_features is None else str(shown(item_features))
+    options = {"table": shown(table), "columns": columns, "query": query, "group_size": group_size}
+    options |= {
+        "item_features": features,
         "methods": methods,
         "folds": settings.folds,
         "repeats": settings.repeats,
-        "train_fractions": list(settings.train_fractions),
-        "l2": settings.l2,
-        "ties": settings.ties,
-        "margin_scale": settings.margin_scale,
-        "rt_link_max": rt_link_max,
+    }
+    options |= {"train_fractions": list(settings.train_fractions), "l2": settings.l2, "ties": settings.ties}
+    options |= {"margin_scale": settings.margin_scale, "rt_link_max": rt_link_max}
+    options |= {
         "ddm_boundary": settings.ddm_boundary,
         "ddm_non_decision_time": settings.ddm_non_decision_time,
-        "seed": settings.seed,
     }
+    return options | {"seed": settings.seed}
 
 
 def _result(comparisons, fold_metrics, full, options, messages) -> FitResult:
@@ -414,18 +397,17 @@ def _learning_curve(fold_metrics: pd.DataFrame) -> pd.DataFrame:
         if accuracy.n > 1:
             se = math.sqrt((1.0 / accuracy.n + ratio) * accuracy.sd**2)
             ci95 = float(scipy.stats.t.ppf(0.975, accuracy.n - 1)) * se
-        rows.append(
-            {
-                "method": method,
-                "train_fraction": fraction,
-                "n_train": float(group["n_train"].mean()),
-                "heldout_accuracy": accuracy.mean,
-                "heldout_accuracy_sd": accuracy.sd,
-                "heldout_accuracy_ci95": ci95,
-                "heldout_log_likelihood": float(group["heldout_log_likelihood"].mean()),
-                "n_splits": accuracy.n,
-            }
-        )
+        row = {"method": method, "train_fraction": fraction, "n_train": float(group["n_train"].mean())}
+        row |= {
+            "heldout_accuracy": accuracy.mean,
+            "heldout_accuracy_sd": accuracy.sd,
+            "heldout_accuracy_ci95": ci95,
+        }
+        row |= {
+            "heldout_log_likelihood": float(group["heldout_log_likelihood"].mean()),
+            "n_splits": accuracy.n,
+        }
+        rows.append(row)
     return pd.DataFrame(rows)
 
 

@@ -29,98 +29,60 @@ def add_fit_parser(commands) -> argparse.ArgumentParser:
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "table", help="comparison table: .csv, .tsv (optionally compressed), .parquet or .jsonl"
-    )
-    columns = parser.add_argument_group("columns")
-    columns.add_argument("--item-a", required=True, metavar="COL", help="column with the id of option a")
-    columns.add_argument("--item-b", required=True, metavar="COL", help="column with the id of option b")
-    columns.add_argument(
-        "--choice", required=True, metavar="COL", help="column saying which option was chosen"
-    )
-    columns.add_argument(
-        "--a-chosen-value",
-        required=True,
-        metavar="V",
-        help="value of the choice column meaning 'option a chosen' (exactly one other value = b chosen)",
-    )
-    columns.add_argument(
-        "--strength", metavar="COL", help="preference-strength column, by default a response time (> 0)"
-    )
-    columns.add_argument(
-        "--strength-higher-is-stronger",
-        action="store_true",
-        help="the strength column is a score where higher = stronger (default: lower = stronger, like RT)",
-    )
-    columns.add_argument(
-        "--stratum",
-        nargs="+",
-        default=[],
-        metavar="COL",
-        help="column(s) whose values delimit comparable strengths, e.g. subject (default: one stratum)",
-    )
-    columns.add_argument(
-        "--group-size",
-        type=int,
-        metavar="K",
-        help="also split each stratum into random groups of K comparisons (seeded)",
-    )
-    columns.add_argument(
-        "--query",
-        metavar="EXPR",
-        help='rows to use: comparisons of columns with literals joined by and/or/not, e.g. "YesNo == 0 and rt < 5"',
-    )
-    features = parser.add_argument_group("feature model (default: one utility parameter per item)")
-    features.add_argument(
-        "--item-features", metavar="TABLE", help="table with one row of numeric features per item"
-    )
-    features.add_argument("--item-key", metavar="COL", help="item-id column of the features table")
-    features.add_argument(
-        "--feature", nargs="+", metavar="COL", help="feature columns (default: all but the item key)"
-    )
+    # one option a line, as a table
+    # fmt: off
+    parser.add_argument("table", help="comparison table: .csv, .tsv (optionally compressed), .parquet or .jsonl")
+    add = parser.add_argument_group("columns").add_argument
+    add("--item-a", required=True, metavar="COL", help="column with the id of option a")
+    add("--item-b", required=True, metavar="COL", help="column with the id of option b")
+    add("--choice", required=True, metavar="COL", help="column saying which option was chosen")
+    add("--a-chosen-value", required=True, metavar="V",
+        help="value of the choice column meaning 'option a chosen' (exactly one other value = b chosen)")
+    add("--strength", metavar="COL", help="preference-strength column, by default a response time (> 0)")
+    add("--strength-higher-is-stronger", action="store_true",
+        help="the strength column is a score where higher = stronger (default: lower = stronger, like RT)")
+    add("--stratum", nargs="+", default=[], metavar="COL",
+        help="column(s) whose values delimit comparable strengths, e.g. subject (default: one stratum)")
+    add("--group-size", type=int, metavar="K", help="also split each stratum into random groups of K comparisons (seeded)")
+    add("--query", metavar="EXPR",
+        help='rows to use: comparisons of columns with literals joined by and/or/not, e.g. "YesNo == 0 and rt < 5"')
+    add = parser.add_argument_group("feature model (default: one utility parameter per item)").add_argument
+    add("--item-features", metavar="TABLE", help="table with one row of numeric features per item")
+    add("--item-key", metavar="COL", help="item-id column of the features table")
+    add("--feature", nargs="+", metavar="COL", help="feature columns (default: all but the item key)")
     fitting = parser.add_argument_group("fitting and evaluation")
-    fitting.add_argument(
-        "--methods",
-        nargs="+",
-        choices=METHODS,
-        metavar="M",
-        help=f"subset of {', '.join(METHODS)} (default: all but ddm and ez, where the data allows)",
-    )
+    fitting.add_argument("--methods", nargs="+", choices=METHODS, metavar="M",
+                         help=f"subset of {', '.join(METHODS)} (default: all but ddm and ez, where the data allows)")
     for flag, kind, metavar, text in (
-        ("--folds", int, "K", "cross-validation folds"),
-        ("--repeats", int, "R", "repetitions of the K-fold split"),
-        ("--train-fractions", float, "F", "shares of each fold's training set for the learning curve"),
-        ("--l2", float, None, "precision of the Gaussian prior on each parameter"),
-        ("--ties", TIES, None, "tied strengths in a stratum"),
-        ("--margin-scale", float, None, "margin of a stratum's strongest comparison in margin_bt"),
-        ("--ddm-boundary", DDM_SCOPES, None, "ddm: one boundary per stratum or one global boundary"),
-        ("--ddm-non-decision-time", DDM_SCOPES, None, "ddm: one non-decision time per stratum or one global"),
-        ("--seed", int, None, "seed of every random draw"),
+        ("--folds", int, "K", "cross-validation folds (default {})"),
+        ("--repeats", int, "R", "repetitions of the K-fold split (default {})"),
+        ("--train-fractions", float, "F", "shares of each fold's training set for the learning curve (default {})"),
+        ("--l2", float, None, "precision of the Gaussian prior on each parameter (default {})"),
+        ("--ties", TIES, None, "tied strengths in a stratum (default {})"),
+        ("--margin-scale", float, None, "margin of a stratum's strongest comparison in margin_bt (default {})"),
+        ("--rt-link-max", float, "T", "max_rt of RT regression's link (default: 95th pct RT)"),
+        ("--ddm-boundary", DDM_SCOPES, None, "ddm: one boundary per stratum or one global boundary (default {})"),
+        ("--ddm-non-decision-time", DDM_SCOPES, None, "ddm: one non-decision time per stratum or one global (default {})"),
+        ("--seed", int, None, "seed of every random draw (default {})"),
     ):
         _add_default_option(fitting, flag, kind, metavar, text)
-    fitting.add_argument(
-        "--rt-link-max", type=float, metavar="T", help="max_rt of RT regression's link (default: 95th pct RT)"
-    )
     fitting.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument(
-        "--out",
-        required=True,
-        metavar="DIR",
-        help="results folder (created, or replaced as a whole if it holds an earlier fit)",
-    )
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="results folder (created, or replaced as a whole if it holds an earlier fit)")
+    # fmt: on
     parser.set_defaults(handler=run_fit)
     return parser
 
 
 def _add_default_option(group, flag: str, kind, metavar: str | None, text: str) -> None:
-    """Add ``flag`` with the default of its :data:`~responserank.fitting.engine.DEFAULTS` field (``kind``: a type
-    or a tuple of choices; a tuple default takes one or more values)."""
-    default = shown = getattr(DEFAULTS, flag[2:].replace("-", "_"))
+    """Add ``flag`` with the default of its :data:`~responserank.fitting.engine.DEFAULTS` field, if any, shown
+    at ``{}`` in ``text`` (``kind``: a type or a tuple of choices; a tuple default takes one or more values)."""
+    default = shown = getattr(DEFAULTS, flag[2:].replace("-", "_"), None)
     options = {"choices": kind} if isinstance(kind, tuple) else {"type": kind, "metavar": metavar}
     if isinstance(default, tuple):
         options["nargs"] = "+"
         default, shown = list(default), " ".join(f"{value:g}" for value in default)
-    group.add_argument(flag, default=default, help=f"{text} (default {shown})", **options)
+    group.add_argument(flag, default=default, help=text.format(shown), **options)
 
 
 def run_fit(args: argparse.Namespace) -> None:

@@ -94,11 +94,8 @@ class Problem(DeprecatedAChosen):
 class Settings:
     """Every option of ``responserank fit`` that has a default, with that default: the keyword defaults of
     :func:`responserank.fitting.fit` and the ``responserank fit`` command line are read from :data:`DEFAULTS`.
-
-    :func:`fit_utilities` reads ``l2`` … ``tolerance_grad`` (documented in the module docstring); ``fit`` also
-    reads the cross-validation options ``folds``, ``repeats``, ``train_fractions`` and ``seed``. Bad values raise
-    :class:`~responserank.errors.FitError` (a ``ValueError``) naming the option.
-    """
+    :func:`fit_utilities` reads ``l2`` … ``tolerance_grad`` (see the module docstring); ``fit`` also reads
+    ``folds``, ``repeats``, ``train_fractions`` and ``seed``. Bad values raise a one-line ``FitError``."""
 
     seed: int = 0
     l2: float = 0.1
@@ -123,10 +120,8 @@ class Settings:
             raise FitError(f"l2 must be >= 0, got {self.l2}")
         if not self.margin_scale >= 0:
             raise FitError(f"margin scale must be >= 0, got {self.margin_scale}")
-        for name, value in (
-            ("ddm boundary", self.ddm_boundary),
-            ("ddm non-decision time", self.ddm_non_decision_time),
-        ):
+        scopes = {"ddm boundary": self.ddm_boundary, "ddm non-decision time": self.ddm_non_decision_time}
+        for name, value in scopes.items():
             if value not in DDM_SCOPES:
                 raise FitError(f"{name} {value!r} is not valid; expected one of {', '.join(DDM_SCOPES)}")
 
@@ -136,9 +131,10 @@ DEFAULTS = Settings()
 
 
 def available_methods(problem: Problem) -> tuple[str, ...]:
-    """Methods the data allows: BT always; RR and margin-BT with a strength; RT regression with times."""
+    """Methods the data allows: BT always; RR and margin-BT with a strength (rank and stratum); the time methods
+    with response times."""
     methods = ["bt"]
-    if problem.rank is not None:
+    if problem.rank is not None and problem.stratum is not None:
         methods += ["responserank", "margin_bt"]
         if problem.strength is not None:
             methods += list(TIME_METHODS)
@@ -188,19 +184,16 @@ class Entries:
 
     def strata(self) -> tuple[np.ndarray, np.ndarray]:
         """``([M] rank, [M] stratum)``, one stratum id per (problem, stratum): problems never share a risk set."""
-        stratum = self.problem.stratum
-        group = segments.pair_ids(
-            self.problem_of.astype(np.int64), stratum[self.index], int(stratum.max()) + 1
-        )
+        problem_of, stratum = self.problem_of.astype(np.int64), self.problem.stratum
+        group = segments.pair_ids(problem_of, stratum[self.index], int(stratum.max()) + 1)
         return self.problem.rank[self.index], group
 
 
 def _groups(problem_of: np.ndarray, stratum: np.ndarray | None, scope: str) -> np.ndarray:
     """Dense ids of (problem, stratum) (``scope="stratum"``) or of the problem (``"global"``) per entry."""
-    if scope == "global" or stratum is None:
-        key = problem_of.astype(np.int64)
-    else:
-        key = problem_of.astype(np.int64) * (int(stratum.max()) + 1) + stratum
+    key = problem_of.astype(np.int64)
+    if scope == "stratum" and stratum is not None:
+        key = segments.pair_ids(key, stratum, int(stratum.max()) + 1)
     return np.unique(key, return_inverse=True)[1].reshape(-1)
 
 
@@ -211,9 +204,7 @@ def _group_min_mean(values: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, 
     return minimum, np.bincount(group, weights=values) / count
 
 
-def _ddm_objective(
-    entries: Entries, pair_utilities, first_chosen: torch.Tensor, settings: Settings
-) -> Objective:
+def _ddm_objective(entries: Entries, pair_utilities, first_chosen, settings: Settings) -> Objective:
     problem, problem_of, index = entries.problem, entries.problem_of, entries.index
     time = problem.strength[index]
     stratum = None if problem.stratum is None else problem.stratum[index]
@@ -252,8 +243,8 @@ def _ddm_objective(
     return Objective(loss, int(problem_of.size), (log_boundary, t0_logit), report)
 
 
-def _ez_targets(entries: Entries, settings: Settings) -> np.ndarray:
-    """Per-entry BT-scale utility gaps ``(a²/2)·c/(t − t0)`` with EZ's ``(a, t0)`` per (problem, stratum)."""
+def _ez_inputs(entries: Entries, settings: Settings) -> dict:
+    """Target BT-scale utility gaps ``(a²/2)·c/(t − t0)`` with EZ's ``(a, t0)`` per (problem, stratum)."""
     problem, problem_of, index = entries.problem, entries.problem_of, entries.index
     bt_utility, _ = fit_utilities(problem, entries.train, "bt", settings)
     first_chosen = problem.first_chosen[index]
@@ -276,18 +267,12 @@ def _ez_targets(entries: Entries, settings: Settings) -> np.ndarray:
     fastest, _ = _group_min_mean(time, group)
     t0 = np.clip(ez.non_decision_time, 0.0, 0.9 * fastest)
     sign = np.where(first_chosen, 1.0, -1.0)
-    return ez.boundary[group] ** 2 / 2.0 * sign / (time - t0[group])
+    return {"target": torch.as_tensor(ez.boundary[group] ** 2 / 2.0 * sign / (time - t0[group]))}
 
 
-# --------------------------------------------------------------------------------------------------------------
-# The per-method losses. Each method has two functions: its inputs, computed once per fit from the strength
-# signal of the training entries (a keyword dict), and its summed loss of the entries' utilities
-# ``u_first, u_second`` (``[M]``), the choices ``first_chosen`` and those inputs, evaluated at every L-BFGS step.
-# --------------------------------------------------------------------------------------------------------------
-
-
-def _no_inputs(entries: Entries, settings: Settings) -> dict:
-    return {}
+# The per-method losses: the method's inputs, a dict computed once per fit from the strength signal of the
+# training entries, and its summed loss of the entries' utilities ``u_first, u_second`` (``[M]``), the choices
+# ``first_chosen`` and those inputs, evaluated at every L-BFGS step.
 
 
 def _bt_loss(u_first, u_second, first_chosen) -> torch.Tensor:
@@ -310,9 +295,8 @@ def _responserank_inputs(entries: Entries, settings: Settings) -> dict:
 
 
 def _responserank_loss(u_first, u_second, first_chosen, layout) -> torch.Tensor:
-    return responserank_loss(
-        *_chosen_rejected(u_first, u_second, first_chosen), layout=layout, reduction="sum"
-    )
+    chosen, rejected = _chosen_rejected(u_first, u_second, first_chosen)
+    return responserank_loss(chosen, rejected, layout=layout, reduction="sum")
 
 
 def _margin_bt_inputs(entries: Entries, settings: Settings) -> dict:
@@ -338,17 +322,13 @@ def _rt_regression_loss(u_first, u_second, first_chosen, time, link) -> torch.Te
     return rt_regression_loss(u_first, u_second, first_chosen, time, link=link, reduction="sum")
 
 
-def _ez_inputs(entries: Entries, settings: Settings) -> dict:
-    return {"target": torch.as_tensor(_ez_targets(entries, settings))}
-
-
 def _ez_loss(u_first, u_second, first_chosen, target) -> torch.Tensor:
     return 0.5 * (u_first - u_second - target).square().sum()
 
 
 #: method → (inputs, loss); ``ddm`` also learns boundaries and non-decision times (:func:`_ddm_objective`).
 LOSSES = {
-    "bt": (_no_inputs, _bt_loss),
+    "bt": (lambda entries, settings: {}, _bt_loss),
     "responserank": (_responserank_inputs, _responserank_loss),
     "rt_regression": (_rt_regression_inputs, _rt_regression_loss),
     "margin_bt": (_margin_bt_inputs, _margin_bt_loss),
@@ -356,21 +336,20 @@ LOSSES = {
 }
 
 
-def _check_method(problem: Problem, method: str) -> None:
-    if method not in METHODS:
-        raise ValueError(f"method={method!r} is not valid; expected one of {', '.join(METHODS)}")
-    if method in ("responserank", "margin_bt") and (problem.rank is None or problem.stratum is None):
-        raise ValueError(f"method {method!r} needs a strength column")
-    if method in TIME_METHODS and problem.strength is None:
-        raise ValueError(f"method {method!r} needs response times (a strength where lower is stronger)")
-
-
 def _objective(problem: Problem, train: np.ndarray, method: str, settings: Settings, seed) -> Objective:
     """Build ``θ [B, P] ↦ summed loss`` for the training entries of every problem."""
     problem_of, index = np.nonzero(train)
     if problem_of.size == 0:
         raise ValueError("every training mask is empty")
-    _check_method(problem, method)
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} is not valid; expected one of {', '.join(METHODS)}")
+    if method not in available_methods(problem):
+        need = (
+            "response times (a strength where lower is stronger)"
+            if method in TIME_METHODS
+            else "a strength column"
+        )
+        raise ValueError(f"method {method!r} needs {need}")
     entries = Entries(problem, train, problem_of, index, seed)
     b = torch.as_tensor(problem_of)
     item_a = torch.as_tensor(problem.item_a[index])
@@ -407,7 +386,7 @@ def _torch_threads(count: int | None) -> Iterator[None]:
 
 
 def fit_utilities(
-    problem: Problem, train: np.ndarray, method: str, settings: Settings = Settings(), seed=0
+    problem: Problem, train: np.ndarray, method: str, settings: Settings = DEFAULTS, seed=0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fit ``B`` problems (rows of the ``[B, N]`` mask ``train``) with ``method``.
 
@@ -452,16 +431,10 @@ def fit_utilities(
             optimizer.step(closure)
             closure()
             if _max_gradient(trainable) <= 10 * settings.tolerance_grad:
-                converged = True
                 break
-        else:
-            converged = False
-    if not converged:
-        warnings.warn(
-            f"{method}: L-BFGS did not converge (max |gradient| {_max_gradient(trainable):.2e})",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
+    if _max_gradient(trainable) > 10 * settings.tolerance_grad:
+        message = f"{method}: L-BFGS did not converge (max |gradient| {_max_gradient(trainable):.2e})"
+        warnings.warn(message, ConvergenceWarning, stacklevel=2)
     parameters = theta.detach().numpy()
     utility = parameters if problem.design is None else parameters @ problem.design.T
     return objective.report(utility), objective.report(parameters)

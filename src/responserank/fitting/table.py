@@ -30,6 +30,7 @@ report. A feature model predicts unseen items from their features, so it only ne
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import warnings
 from collections.abc import Sequence
@@ -47,6 +48,8 @@ from responserank.strata import random_groups, stratify
 
 SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl"}
 SUFFIXES |= {".ndjson": "jsonl"}
+READERS = {"csv": pd.read_csv, "tsv": functools.partial(pd.read_csv, sep="\t"), "parquet": pd.read_parquet}
+READERS |= {"jsonl": functools.partial(pd.read_json, lines=True)}
 _COMPRESSION = (".gz", ".bz2", ".xz", ".zst", ".zip")
 
 
@@ -64,13 +67,7 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
             f"table {path}: unknown file type {path.suffix!r}; expected one of {', '.join(sorted(SUFFIXES))}"
         )
     try:
-        if kind == "csv":
-            return pd.read_csv(path)
-        if kind == "tsv":
-            return pd.read_csv(path, sep="\t")
-        if kind == "parquet":
-            return pd.read_parquet(path)
-        return pd.read_json(path, lines=True)
+        return READERS[kind](path)
     except Exception as error:  # parser errors differ per format; report them as one line
         raise ComparisonTableError(f"table {path} could not be read as {kind}: {error}") from error
 
@@ -89,8 +86,7 @@ class Columns:
 
 
 class DeprecatedAChosen:
-    """``a_chosen``: the old name of the ``first_chosen`` flag (deprecated; ``first_chosen`` as in
-    :mod:`responserank.losses`)."""
+    """``a_chosen``: the deprecated old name of ``first_chosen`` (the name in :mod:`responserank.losses`)."""
 
     @property
     def a_chosen(self) -> np.ndarray:
