@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
+import inspect
+import re
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import responserank
-from responserank.fitting import Columns, Problem, Settings, centre, fit, fit_utilities, prepare_comparisons
+from responserank.__main__ import build_parser
+from responserank.fitting import (
+    Columns,
+    FitError,
+    Problem,
+    Settings,
+    centre,
+    fit,
+    fit_utilities,
+    prepare_comparisons,
+)
 from responserank.fitting.evaluate import corrected_paired_test
 from responserank.metrics import label_agreement, pearson_distance_correlation, utility_correlation
 
@@ -25,7 +36,7 @@ OPTIONS = dict(
 def problem_of(table: pd.DataFrame) -> Problem:
     comparisons = prepare_comparisons(table, COLUMNS)
     return Problem(
-        comparisons.item_a, comparisons.item_b, comparisons.a_chosen, comparisons.num_items,
+        comparisons.item_a, comparisons.item_b, comparisons.first_chosen, comparisons.num_items,
         rank=comparisons.rank, stratum=comparisons.stratum, strength=comparisons.strength,
     )  # fmt: skip
 
@@ -241,16 +252,36 @@ def test_corrected_test_is_more_conservative_than_the_plain_paired_t_test():
     assert np.isnan(corrected_paired_test(np.zeros(1), 0.25)["p_value"])
 
 
-def test_ties_options(make_table):
+def _gaps(rank: list[float], ties: str) -> np.ndarray:
+    """Utility gaps of two comparisons (item 0 over 1, item 2 over 3) in one stratum, fitted by ResponseRank."""
+    problem = Problem(
+        np.array([0, 2]),
+        np.array([1, 3]),
+        np.array([True, True]),
+        4,
+        rank=np.array(rank),
+        stratum=np.zeros(2, int),
+    )
+    utility, _ = fit_utilities(problem, np.ones((1, 2), bool), "responserank", Settings(ties=ties))
+    return utility[0, [0, 2]] - utility[0, [1, 3]]
+
+
+def test_breslow_ties_share_a_risk_set_and_random_ties_take_one_strict_order():
+    """Breslow: two tied comparisons are symmetric, so they get the same gap. Random: the tie is broken into one
+    strict order, so the gaps are those of that order (the one ranked stronger gets the larger gap)."""
+    breslow = _gaps([1.0, 1.0], "breslow")
+    strict = _gaps([1.0, 2.0], "breslow")
+    assert breslow[0] == pytest.approx(breslow[1], abs=1e-6)
+    assert strict[0] - strict[1] > 0.05  # the two treatments differ measurably
+    np.testing.assert_allclose(np.sort(_gaps([1.0, 1.0], "random")), np.sort(strict), atol=1e-6)
+    with pytest.raises(ValueError, match="ties"):
+        _gaps([1.0, 1.0], "error")
+
+
+def test_tied_strengths_with_ties_error_are_a_one_line_fit_error(make_table):
     table, _ = make_table(7, num_items=8, num_comparisons=80)
     table["rt"] = np.ceil(table["rt"])  # coarse strength: many ties
-    breslow = fit(table, **OPTIONS, folds=2, train_fractions=[1.0], methods=["responserank"], ties="breslow")
-    shuffled = fit(table, **OPTIONS, folds=2, train_fractions=[1.0], methods=["responserank"], ties="random")
-    assert (
-        np.isfinite(breslow.full_fit["responserank"]).all()
-        and np.isfinite(shuffled.full_fit["responserank"]).all()
-    )
-    with pytest.raises(ValueError, match="ties"):
+    with pytest.raises(FitError, match=r"responserank: .*ties"):
         fit(table, **OPTIONS, folds=2, train_fractions=[1.0], methods=["responserank"], ties="error")
 
 
@@ -265,12 +296,30 @@ def test_methods_need_their_data(make_table):
     assert list(result.metrics["method"]) == ["bt"] and result.paired.empty
 
 
-def test_settings_are_validated():
-    with pytest.raises(ValueError, match="l2"):
-        fit_utilities(
-            Problem(np.array([0]), np.array([1]), np.array([True]), 2),
-            np.ones((1, 1), bool),
-            "bt",
-            Settings(l2=-1),
-        )
-    assert dataclasses.is_dataclass(Settings())
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"l2": -1}, "l2 must be >= 0, got -1"),
+        ({"ties": "cox"}, "ties='cox' is not valid"),
+        ({"margin_scale": float("nan")}, "margin scale must be >= 0"),
+        ({"ddm_boundary": "subject"}, "ddm boundary 'subject' is not valid"),
+        ({"seed": 1.5}, "seed must be an integer >= 0, got 1.5"),
+    ],
+)
+def test_bad_settings_are_one_line_fit_errors(option, message):
+    with pytest.raises(FitError, match=re.escape(message)):
+        Settings(**option)
+
+
+def test_the_command_line_and_fit_share_the_defaults_of_settings():
+    """One source of defaults: every option the command line leaves out gets the default ``fit`` would use."""
+    args = build_parser().parse_args(["fit", "t.csv", "--item-a", "a", "--item-b", "b", "--choice", "c",
+                                      "--a-chosen-value", "1", "--out", "o"])  # fmt: skip
+    defaults = {
+        name: p.default for name, p in inspect.signature(fit).parameters.items() if p.default is not p.empty
+    }
+    shared = [name for name in vars(args) if name in defaults and name not in ("table", "command", "out")]
+    assert len(shared) >= 15
+    for name in shared:
+        given = tuple(getattr(args, name)) if isinstance(getattr(args, name), list) else getattr(args, name)
+        assert given == defaults[name] == getattr(Settings(), name, defaults[name]), name

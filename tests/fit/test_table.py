@@ -36,7 +36,7 @@ def test_every_format_reads_to_the_same_comparisons(table, tmp_path, suffix):
     expected = prepare_comparisons(table, COLUMNS)
     got = prepare_comparisons(read_table(path), COLUMNS)
     assert got.items == expected.items
-    for name in ("item_a", "item_b", "a_chosen", "stratum"):
+    for name in ("item_a", "item_b", "first_chosen", "stratum"):
         np.testing.assert_array_equal(getattr(got, name), getattr(expected, name))
     np.testing.assert_allclose(got.rank, expected.rank)
 
@@ -56,7 +56,7 @@ def test_conversions_items_choice_rank_strata(table):
     )
     assert comparisons.items[0] == str(int(frame["left"].iloc[0]))  # 3.0 → "3"
     assert comparisons.items[comparisons.item_b[0]] == str(int(frame["right"].iloc[0]))
-    np.testing.assert_array_equal(comparisons.a_chosen, table["choice"] == "L")
+    np.testing.assert_array_equal(comparisons.first_chosen, table["choice"] == "L")
     np.testing.assert_array_equal(comparisons.rank, table["rt"])  # a response time: rank = rt
     assert comparisons.strata == list(pd.unique(table["annotator"]))
     assert comparisons.strata[comparisons.stratum[5]] == table["annotator"].iloc[5]
@@ -65,13 +65,19 @@ def test_conversions_items_choice_rank_strata(table):
     assert flipped.num_strata == 1 and not flipped.strength_is_time
 
 
+def test_a_chosen_is_a_deprecated_alias_of_first_chosen(table):
+    comparisons = prepare_comparisons(table, COLUMNS)
+    with pytest.warns(DeprecationWarning, match="first_chosen"):
+        np.testing.assert_array_equal(comparisons.a_chosen, comparisons.first_chosen)
+
+
 def test_choice_value_is_compared_as_a_number_in_numeric_columns(table):
     numeric = table.assign(choice=np.where(table["choice"] == "L", 1.0, 2.0))
     comparisons = prepare_comparisons(numeric, Columns("left", "right", "choice", "1", "rt"))
-    np.testing.assert_array_equal(comparisons.a_chosen, table["choice"] == "L")
+    np.testing.assert_array_equal(comparisons.first_chosen, table["choice"] == "L")
     boolean = table.assign(choice=table["choice"] == "L")
     comparisons = prepare_comparisons(boolean, Columns("left", "right", "choice", "True", "rt"))
-    np.testing.assert_array_equal(comparisons.a_chosen, table["choice"] == "L")
+    np.testing.assert_array_equal(comparisons.first_chosen, table["choice"] == "L")
 
 
 def test_missing_column_names_it_and_the_option(table):

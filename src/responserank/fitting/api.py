@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -26,10 +27,9 @@ from tqdm.auto import tqdm
 
 from responserank.errors import ComparisonTableError, ConvergenceWarning, DataWarning, FitError
 from responserank.fitting.engine import (
-    DDM_SCOPES,
     DEFAULT_METHODS,
+    DEFAULTS,
     METHODS,
-    TIES,
     Problem,
     Settings,
     available_methods,
@@ -41,15 +41,12 @@ from responserank.fitting.splits import kfold_splits
 from responserank.fitting.table import (
     Columns,
     Comparisons,
-    plain,
     prepare_comparisons,
     read_table,
     split_strata_into_random_groups,
 )
 from responserank.losses import HyperbolicLink
 from responserank.reporting import summarize
-
-DEFAULT_FRACTIONS = (0.25, 0.5, 0.75, 1.0)
 
 
 @dataclass
@@ -89,35 +86,12 @@ class FitResult:
         return write_results(self, out, command=command)
 
 
-def _load(table) -> pd.DataFrame:
-    if isinstance(table, pd.DataFrame):
-        return table
-    return read_table(table)
+class _FullFit(NamedTuple):
+    """A method's fit on all comparisons: ``[I]`` centred utilities, their jackknife SE, feature-weight rows."""
 
-
-def _validate_options(
-    methods, available, ties, l2, margin_scale, group_size, has_strength
-) -> tuple[str, ...]:
-    if ties not in TIES:
-        raise FitError(f"ties={ties!r} is not valid; expected one of {', '.join(TIES)}")
-    if not l2 >= 0:
-        raise FitError(f"l2 must be >= 0, got {l2}")
-    if not margin_scale >= 0:
-        raise FitError(f"margin scale must be >= 0, got {margin_scale}")
-    if group_size is not None and not has_strength:
-        raise FitError("a group size splits strata for the strength signal; it needs --strength")
-    if methods is None:
-        return tuple(m for m in available if m in DEFAULT_METHODS)
-    methods = tuple(dict.fromkeys(methods))
-    for method in methods:
-        if method not in METHODS:
-            raise FitError(f"method {method!r} is not valid; expected one of {', '.join(METHODS)}")
-        if method not in available:
-            need = "a strength column" if not has_strength else "response times (lower = stronger)"
-            raise FitError(f"method {method!r} needs {need}; available here: {', '.join(available)}")
-    if "bt" not in methods:
-        methods = ("bt", *methods)  # the baseline of every comparison
-    return methods
+    utility: np.ndarray
+    utility_sd: np.ndarray
+    coefficients: list[dict]
 
 
 def fit(
@@ -136,16 +110,16 @@ def fit(
     item_key: str | None = None,
     feature_columns: Sequence[str] | None = None,
     methods: Sequence[str] | None = None,
-    folds: int = 5,
-    repeats: int = 1,
-    train_fractions: Sequence[float] = DEFAULT_FRACTIONS,
-    l2: float = 0.1,
-    ties: str = "breslow",
-    margin_scale: float = 1.0,
+    folds: int = DEFAULTS.folds,
+    repeats: int = DEFAULTS.repeats,
+    train_fractions: Sequence[float] = DEFAULTS.train_fractions,
+    l2: float = DEFAULTS.l2,
+    ties: str = DEFAULTS.ties,
+    margin_scale: float = DEFAULTS.margin_scale,
     rt_link_max: float | None = None,
-    ddm_boundary: str = "stratum",
-    ddm_non_decision_time: str = "stratum",
-    seed: int = 0,
+    ddm_boundary: str = DEFAULTS.ddm_boundary,
+    ddm_non_decision_time: str = DEFAULTS.ddm_non_decision_time,
+    seed: int = DEFAULTS.seed,
     out: str | os.PathLike | None = None,
     progress: bool | None = None,
     command: str | None = None,
@@ -182,6 +156,8 @@ def fit(
         progress: show a progress bar (default: when stderr is a terminal).
         command: the command line to record in the report.
 
+    The defaults are those of :data:`responserank.fitting.engine.DEFAULTS`.
+
     Returns:
         :class:`FitResult`.
 
@@ -189,14 +165,27 @@ def fit(
         ComparisonTableError: bad table or column mapping (message names column and example row).
         FitError: bad option (also a ValueError and a responserank.reporting.AnalysisError).
     """
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise FitError(f"seed must be an integer >= 0, got {plain(seed)!r}")
+    if rt_link_max is not None and not rt_link_max > 0:
+        raise FitError(f"rt link max must be > 0, got {rt_link_max}")
+    settings = Settings(
+        seed=seed,
+        l2=l2,
+        ties=ties,
+        margin_scale=margin_scale,
+        rt_link=None if rt_link_max is None else HyperbolicLink(0.0, float(rt_link_max)),
+        ddm_boundary=ddm_boundary,
+        ddm_non_decision_time=ddm_non_decision_time,
+        folds=folds,
+        repeats=repeats,
+        train_fractions=tuple(sorted({*map(float, train_fractions), 1.0})),
+    )
     if out is not None:  # fail before the work, not after it
         from responserank.fitting.report import check_results_folder
 
         check_results_folder(out)
     stratum = (stratum,) if isinstance(stratum, str) else tuple(stratum or ())
     columns = Columns(item_a, item_b, choice, a_chosen_value, strength, strength_higher_is_stronger, stratum)
+    split_seed, group_seed, tie_seed = np.random.SeedSequence(seed).spawn(3)
     features = None if item_features is None else _load(item_features)
     comparisons = prepare_comparisons(
         _load(table),
@@ -206,149 +195,169 @@ def fit(
         item_key=item_key,
         feature_columns=feature_columns,
     )
-    split_seed, group_seed, tie_seed = np.random.SeedSequence(seed).spawn(3)
     split_stratum = comparisons.stratum
-    if group_size is not None and strength is not None:
-        comparisons = split_strata_into_random_groups(
-            comparisons, group_size, int(group_seed.generate_state(1)[0])
+    comparisons = _split_strata(comparisons, group_size, group_seed)
+    problem = _problem(comparisons)
+    methods = _choose_methods(methods, available_methods(problem), strength is not None)
+    splits = kfold_splits(split_stratum, folds, repeats, settings.train_fractions, split_seed)
+    for message in comparisons.warnings:
+        warnings.warn(message, DataWarning, stacklevel=2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        fold_metrics, full = _cross_validate(
+            problem, comparisons, splits, methods, settings, tie_seed, progress
         )
-    problem = Problem(
+    convergence = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+    for message in convergence:
+        warnings.warn(message, ConvergenceWarning, stacklevel=2)
+    options = _options_used(settings, table, columns, query, group_size, item_features, methods, rt_link_max)
+    result = _result(comparisons, fold_metrics, full, options, [*comparisons.warnings, *convergence])
+    if out is not None:
+        result.write(out, command=command)
+    return result
+
+
+def _load(table) -> pd.DataFrame:
+    return table if isinstance(table, pd.DataFrame) else read_table(table)
+
+
+def _split_strata(comparisons: Comparisons, group_size: int | None, seed) -> Comparisons:
+    if group_size is None:
+        return comparisons
+    if comparisons.strength is None:
+        raise FitError("a group size splits strata for the strength signal; it needs --strength")
+    return split_strata_into_random_groups(comparisons, group_size, int(seed.generate_state(1)[0]))
+
+
+def _problem(comparisons: Comparisons) -> Problem:
+    return Problem(
         comparisons.item_a,
         comparisons.item_b,
-        comparisons.a_chosen,
+        comparisons.first_chosen,
         comparisons.num_items,
         rank=comparisons.rank,
         stratum=comparisons.stratum,
         strength=comparisons.strength if comparisons.strength_is_time else None,
         design=comparisons.design,
     )
-    methods = _validate_options(
-        methods, available_methods(problem), ties, l2, margin_scale, group_size, strength is not None
-    )
-    if rt_link_max is not None and not rt_link_max > 0:
-        raise FitError(f"rt link max must be > 0, got {rt_link_max}")
-    for name, value in (("ddm boundary", ddm_boundary), ("ddm non-decision time", ddm_non_decision_time)):
-        if value not in DDM_SCOPES:
-            raise FitError(f"{name} {value!r} is not valid; expected one of {', '.join(DDM_SCOPES)}")
-    settings = Settings(
-        l2=float(l2),
-        ties=ties,
-        margin_scale=float(margin_scale),
-        rt_link=None if rt_link_max is None else HyperbolicLink(0.0, float(rt_link_max)),
-        ddm_boundary=ddm_boundary,
-        ddm_non_decision_time=ddm_non_decision_time,
-    )
-    fractions = sorted({*map(float, train_fractions), 1.0})
-    splits = kfold_splits(split_stratum, folds, repeats, fractions, split_seed)
-    for message in comparisons.warnings:
-        warnings.warn(message, DataWarning, stacklevel=2)
 
-    n = comparisons.num_comparisons
-    fold_rows, full_fit, jackknife, coefficient_rows = [], {}, {}, []
+
+def _choose_methods(methods, available, has_strength) -> tuple[str, ...]:
+    if methods is None:
+        return tuple(m for m in available if m in DEFAULT_METHODS)
+    methods = tuple(dict.fromkeys(methods))
+    for method in methods:
+        if method not in METHODS:
+            raise FitError(f"method {method!r} is not valid; expected one of {', '.join(METHODS)}")
+        if method not in available:
+            need = "a strength column" if not has_strength else "response times (lower = stronger)"
+            raise FitError(f"method {method!r} needs {need}; available here: {', '.join(available)}")
+    if "bt" not in methods:
+        methods = ("bt", *methods)  # the baseline of every comparison
+    return methods
+
+
+def _cross_validate(problem, comparisons, splits, methods, settings, tie_seed, progress):
+    """One batched fit per method and training fraction; returns the fold metrics and the fits on all data."""
     unseen = unseen_share(
         comparisons.item_a, comparisons.item_b, splits.train, splits.heldout, comparisons.num_items
     )
-    bar = tqdm(
-        total=len(methods) * len(fractions),
-        desc="fitting",
-        unit="fit",
-        disable=(not progress) if progress is not None else None,
-        leave=False,
-    )
-    with bar, warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
+    fold_rows, full = [], {}
+    total = len(methods) * len(settings.train_fractions)
+    disable = None if progress is None else not progress  # None: a bar only when stderr is a terminal
+    with tqdm(total=total, desc="fitting", unit="fit", disable=disable, leave=False) as bar:
         for method in methods:
-            for fraction in fractions:
+            for fraction in settings.train_fractions:
                 bar.set_postfix_str(f"{method} @ {fraction:.0%}")
                 rows = np.flatnonzero(np.isclose(splits.fraction, fraction))
-                train = splits.train[rows]
-                is_full = fraction == 1.0
-                if is_full:  # one extra problem: every comparison, for the reported utilities
-                    train = np.vstack([train, np.ones((1, n), dtype=bool)])
-                try:
-                    utility, parameters = fit_utilities(problem, train, method, settings, seed=tie_seed)
-                except ValueError as error:  # e.g. tied strengths with ties="error"
-                    raise FitError(f"{method}: {error}") from error
-                utility = centre(utility, comparisons.component)
-                if is_full:
-                    full_fit[method] = utility[-1]
-                    jackknife[method] = jackknife_se(utility[:-1], splits.repeat[rows])
-                    if comparisons.design is not None:
-                        se = jackknife_se(parameters[:-1], splits.repeat[rows])
-                        coefficient_rows += [
-                            {"method": method, "feature": name, "weight": w, "weight_sd": s}
-                            for name, w, s in zip(comparisons.feature_names, parameters[-1], se, strict=True)
-                        ]
-                    utility = utility[:-1]
+                split = splits.select(rows)
+                utility, whole = _fit_split(problem, comparisons, split, method, fraction, settings, tie_seed)
+                full |= {method: whole} if whole else {}
                 accuracy, log_likelihood = heldout_scores(
-                    utility,
-                    comparisons.item_a,
-                    comparisons.item_b,
-                    comparisons.a_chosen,
-                    splits.heldout[rows],
+                    utility, comparisons.item_a, comparisons.item_b, comparisons.first_chosen, split.heldout
                 )
-                fold_rows.append(
-                    pd.DataFrame(
-                        {
-                            "method": method,
-                            "train_fraction": fraction,
-                            "repeat": splits.repeat[rows],
-                            "fold": splits.fold[rows],
-                            "n_train": splits.train[rows].sum(axis=1),
-                            "n_heldout": splits.heldout[rows].sum(axis=1),
-                            "heldout_accuracy": accuracy,
-                            "heldout_log_likelihood": log_likelihood,
-                            "unseen_share": unseen[rows],
-                        }
-                    )
-                )
+                fold_rows.append(_fold_frame(method, fraction, split, accuracy, log_likelihood, unseen[rows]))
                 bar.update()
-    convergence = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
-    for message in convergence:
-        warnings.warn(message, ConvergenceWarning, stacklevel=2)
+    return pd.concat(fold_rows, ignore_index=True), full
 
-    fold_metrics = pd.concat(fold_rows, ignore_index=True)
-    result = FitResult(
-        utilities=_utility_table(comparisons, methods, full_fit, jackknife),
+
+def _fit_split(problem, comparisons, split, method, fraction, settings, tie_seed):
+    """``[B, I]`` centred utilities fitted on the training masks of ``split``, and at fraction 1 the fit on all
+    comparisons as a :class:`_FullFit` (else None)."""
+    train = split.train
+    is_full = fraction == 1.0
+    if is_full:  # one extra problem: every comparison, for the reported utilities
+        train = np.vstack([train, np.ones((1, comparisons.num_comparisons), dtype=bool)])
+    try:
+        utility, parameters = fit_utilities(problem, train, method, settings, seed=tie_seed)
+    except ValueError as error:  # e.g. tied strengths with ties="error"
+        raise FitError(f"{method}: {error}") from error
+    utility = centre(utility, comparisons.component)
+    if not is_full:
+        return utility, None
+    coefficients = []
+    if comparisons.design is not None:
+        se = jackknife_se(parameters[:-1], split.repeat)
+        coefficients = [
+            {"method": method, "feature": name, "weight": w, "weight_sd": s}
+            for name, w, s in zip(comparisons.feature_names, parameters[-1], se, strict=True)
+        ]
+    return utility[:-1], _FullFit(utility[-1], jackknife_se(utility[:-1], split.repeat), coefficients)
+
+
+def _fold_frame(method, fraction, split, accuracy, log_likelihood, unseen) -> pd.DataFrame:
+    columns = {"method": method, "train_fraction": fraction, "repeat": split.repeat, "fold": split.fold}
+    columns |= {"n_train": split.train.sum(axis=1), "n_heldout": split.heldout.sum(axis=1)}
+    columns |= {
+        "heldout_accuracy": accuracy,
+        "heldout_log_likelihood": log_likelihood,
+        "unseen_share": unseen,
+    }
+    return pd.DataFrame(columns)
+
+
+def _options_used(settings, table, columns, query, group_size, item_features, methods, rt_link_max) -> dict:
+    """The options of a fit, for the report (:attr:`FitResult.settings`); a DataFrame is shown as ``<DataFrame>``."""
+
+    def shown(source):
+        return "<DataFrame>" if isinstance(source, pd.DataFrame) else source
+
+    features = None if item_features is None else str(shown(item_features))
+    options = {"table": shown(table), "columns": columns, "query": query, "group_size": group_size}
+    options |= {
+        "item_features": features,
+        "methods": methods,
+        "folds": settings.folds,
+        "repeats": settings.repeats,
+    }
+    options |= {"train_fractions": list(settings.train_fractions), "l2": settings.l2, "ties": settings.ties}
+    options |= {"margin_scale": settings.margin_scale, "rt_link_max": rt_link_max}
+    options |= {
+        "ddm_boundary": settings.ddm_boundary,
+        "ddm_non_decision_time": settings.ddm_non_decision_time,
+    }
+    return options | {"seed": settings.seed}
+
+
+def _result(comparisons, fold_metrics, full, options, messages) -> FitResult:
+    methods = options["methods"]
+    coefficients = [row for method in methods for row in full[method].coefficients]
+    full_fraction = fold_metrics[fold_metrics["train_fraction"] == 1.0]
+    return FitResult(
+        utilities=_utility_table(comparisons, methods, full),
         metrics=_metrics_table(fold_metrics),
         fold_metrics=fold_metrics,
         learning_curve=_learning_curve(fold_metrics),
-        paired=paired_comparisons(
-            fold_metrics[fold_metrics["train_fraction"] == 1.0], heldout_share=1.0 / (folds - 1)
-        ),
-        coefficients=pd.DataFrame(coefficient_rows, columns=["method", "feature", "weight", "weight_sd"]),
+        paired=paired_comparisons(full_fraction, heldout_share=1.0 / (options["folds"] - 1)),
+        coefficients=pd.DataFrame(coefficients, columns=["method", "feature", "weight", "weight_sd"]),
         comparisons=comparisons,
-        full_fit=full_fit,
-        settings={
-            "table": table if not isinstance(table, pd.DataFrame) else "<DataFrame>",
-            "columns": columns,
-            "query": query,
-            "group_size": group_size,
-            "item_features": None
-            if item_features is None
-            else str(item_features)
-            if not isinstance(item_features, pd.DataFrame)
-            else "<DataFrame>",
-            "methods": methods,
-            "folds": folds,
-            "repeats": repeats,
-            "train_fractions": fractions,
-            "l2": l2,
-            "ties": ties,
-            "margin_scale": margin_scale,
-            "rt_link_max": rt_link_max,
-            "ddm_boundary": ddm_boundary,
-            "ddm_non_decision_time": ddm_non_decision_time,
-            "seed": seed,
-        },
-        warnings=[*comparisons.warnings, *convergence],
+        full_fit={method: full[method].utility for method in methods},
+        settings=options,
+        warnings=messages,
     )
-    if out is not None:
-        result.write(out, command=command)
-    return result
 
 
-def _utility_table(comparisons: Comparisons, methods, full_fit, jackknife) -> pd.DataFrame:
+def _utility_table(comparisons: Comparisons, methods, full: dict[str, _FullFit]) -> pd.DataFrame:
     counts = np.bincount(
         np.concatenate([comparisons.item_a, comparisons.item_b]), minlength=comparisons.num_items
     )
@@ -356,8 +365,8 @@ def _utility_table(comparisons: Comparisons, methods, full_fit, jackknife) -> pd
         {
             "method": np.repeat(methods, comparisons.num_items),
             "item": np.tile(comparisons.items, len(methods)),
-            "utility": np.concatenate([full_fit[m] for m in methods]),
-            "utility_sd": np.concatenate([jackknife[m] for m in methods]),
+            "utility": np.concatenate([full[m].utility for m in methods]),
+            "utility_sd": np.concatenate([full[m].utility_sd for m in methods]),
             "comparisons": np.tile(counts, len(methods)),
         }
     )
@@ -388,18 +397,17 @@ def _learning_curve(fold_metrics: pd.DataFrame) -> pd.DataFrame:
         if accuracy.n > 1:
             se = math.sqrt((1.0 / accuracy.n + ratio) * accuracy.sd**2)
             ci95 = float(scipy.stats.t.ppf(0.975, accuracy.n - 1)) * se
-        rows.append(
-            {
-                "method": method,
-                "train_fraction": fraction,
-                "n_train": float(group["n_train"].mean()),
-                "heldout_accuracy": accuracy.mean,
-                "heldout_accuracy_sd": accuracy.sd,
-                "heldout_accuracy_ci95": ci95,
-                "heldout_log_likelihood": float(group["heldout_log_likelihood"].mean()),
-                "n_splits": accuracy.n,
-            }
-        )
+        row = {"method": method, "train_fraction": fraction, "n_train": float(group["n_train"].mean())}
+        row |= {
+            "heldout_accuracy": accuracy.mean,
+            "heldout_accuracy_sd": accuracy.sd,
+            "heldout_accuracy_ci95": ci95,
+        }
+        row |= {
+            "heldout_log_likelihood": float(group["heldout_log_likelihood"].mean()),
+            "n_splits": accuracy.n,
+        }
+        rows.append(row)
     return pd.DataFrame(rows)
 
 

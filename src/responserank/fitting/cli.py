@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import shlex
 import sys
 import warnings
 
-from responserank.fitting.engine import DDM_SCOPES, METHODS, TIES
+from responserank.fitting.engine import DDM_SCOPES, DEFAULTS, METHODS, TIES
 
 DESCRIPTION = """\
 Learn item utilities from a table of pairwise choices (CSV/TSV/Parquet/JSONL, one row per choice) with
@@ -28,117 +29,60 @@ def add_fit_parser(commands) -> argparse.ArgumentParser:
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "table", help="comparison table: .csv, .tsv (optionally compressed), .parquet or .jsonl"
-    )
-    columns = parser.add_argument_group("columns")
-    columns.add_argument("--item-a", required=True, metavar="COL", help="column with the id of option a")
-    columns.add_argument("--item-b", required=True, metavar="COL", help="column with the id of option b")
-    columns.add_argument(
-        "--choice", required=True, metavar="COL", help="column saying which option was chosen"
-    )
-    columns.add_argument(
-        "--a-chosen-value",
-        required=True,
-        metavar="V",
-        help="value of the choice column meaning 'option a chosen' (exactly one other value = b chosen)",
-    )
-    columns.add_argument(
-        "--strength", metavar="COL", help="preference-strength column, by default a response time (> 0)"
-    )
-    columns.add_argument(
-        "--strength-higher-is-stronger",
-        action="store_true",
-        help="the strength column is a score where higher = stronger (default: lower = stronger, like RT)",
-    )
-    columns.add_argument(
-        "--stratum",
-        nargs="+",
-        default=[],
-        metavar="COL",
-        help="column(s) whose values delimit comparable strengths, e.g. subject (default: one stratum)",
-    )
-    columns.add_argument(
-        "--group-size",
-        type=int,
-        metavar="K",
-        help="also split each stratum into random groups of K comparisons (seeded)",
-    )
-    columns.add_argument(
-        "--query",
-        metavar="EXPR",
-        help='rows to use: comparisons of columns with literals joined by and/or/not, e.g. "YesNo == 0 and rt < 5"',
-    )
-    features = parser.add_argument_group("feature model (default: one utility parameter per item)")
-    features.add_argument(
-        "--item-features", metavar="TABLE", help="table with one row of numeric features per item"
-    )
-    features.add_argument("--item-key", metavar="COL", help="item-id column of the features table")
-    features.add_argument(
-        "--feature", nargs="+", metavar="COL", help="feature columns (default: all but the item key)"
-    )
+    # one option a line, as a table
+    # fmt: off
+    parser.add_argument("table", help="comparison table: .csv, .tsv (optionally compressed), .parquet or .jsonl")
+    add = parser.add_argument_group("columns").add_argument
+    add("--item-a", required=True, metavar="COL", help="column with the id of option a")
+    add("--item-b", required=True, metavar="COL", help="column with the id of option b")
+    add("--choice", required=True, metavar="COL", help="column saying which option was chosen")
+    add("--a-chosen-value", required=True, metavar="V",
+        help="value of the choice column meaning 'option a chosen' (exactly one other value = b chosen)")
+    add("--strength", metavar="COL", help="preference-strength column, by default a response time (> 0)")
+    add("--strength-higher-is-stronger", action="store_true",
+        help="the strength column is a score where higher = stronger (default: lower = stronger, like RT)")
+    add("--stratum", nargs="+", default=[], metavar="COL",
+        help="column(s) whose values delimit comparable strengths, e.g. subject (default: one stratum)")
+    add("--group-size", type=int, metavar="K", help="also split each stratum into random groups of K comparisons (seeded)")
+    add("--query", metavar="EXPR",
+        help='rows to use: comparisons of columns with literals joined by and/or/not, e.g. "YesNo == 0 and rt < 5"')
+    add = parser.add_argument_group("feature model (default: one utility parameter per item)").add_argument
+    add("--item-features", metavar="TABLE", help="table with one row of numeric features per item")
+    add("--item-key", metavar="COL", help="item-id column of the features table")
+    add("--feature", nargs="+", metavar="COL", help="feature columns (default: all but the item key)")
     fitting = parser.add_argument_group("fitting and evaluation")
-    fitting.add_argument(
-        "--methods",
-        nargs="+",
-        choices=METHODS,
-        metavar="M",
-        help=f"subset of {', '.join(METHODS)} (default: all but ddm and ez, where the data allows)",
-    )
-    fitting.add_argument(
-        "--folds", type=int, default=5, metavar="K", help="cross-validation folds (default 5)"
-    )
-    fitting.add_argument(
-        "--repeats", type=int, default=1, metavar="R", help="repetitions of the K-fold split (default 1)"
-    )
-    fitting.add_argument(
-        "--train-fractions",
-        nargs="+",
-        type=float,
-        default=[0.25, 0.5, 0.75, 1.0],
-        metavar="F",
-        help="shares of each fold's training set for the learning curve (default 0.25 0.5 0.75 1)",
-    )
-    fitting.add_argument(
-        "--l2",
-        type=float,
-        default=0.1,
-        help="precision of the Gaussian prior on each parameter (default 0.1)",
-    )
-    fitting.add_argument(
-        "--ties", choices=TIES, default="breslow", help="tied strengths in a stratum (default breslow)"
-    )
-    fitting.add_argument(
-        "--margin-scale",
-        type=float,
-        default=1.0,
-        help="margin of a stratum's strongest comparison in margin_bt",
-    )
-    fitting.add_argument(
-        "--rt-link-max", type=float, metavar="T", help="max_rt of RT regression's link (default: 95th pct RT)"
-    )
-    fitting.add_argument(
-        "--ddm-boundary",
-        choices=DDM_SCOPES,
-        default="stratum",
-        help="ddm: one boundary per stratum (default) or one global boundary",
-    )
-    fitting.add_argument(
-        "--ddm-non-decision-time",
-        choices=DDM_SCOPES,
-        default="stratum",
-        help="ddm: one non-decision time per stratum (default) or one global one",
-    )
-    fitting.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    fitting.add_argument("--methods", nargs="+", choices=METHODS, metavar="M",
+                         help=f"subset of {', '.join(METHODS)} (default: all but ddm and ez, where the data allows)")
+    for flag, kind, metavar, text in (
+        ("--folds", int, "K", "cross-validation folds (default {})"),
+        ("--repeats", int, "R", "repetitions of the K-fold split (default {})"),
+        ("--train-fractions", float, "F", "shares of each fold's training set for the learning curve (default {})"),
+        ("--l2", float, None, "precision of the Gaussian prior on each parameter (default {})"),
+        ("--ties", TIES, None, "tied strengths in a stratum (default {})"),
+        ("--margin-scale", float, None, "margin of a stratum's strongest comparison in margin_bt (default {})"),
+        ("--rt-link-max", float, "T", "max_rt of RT regression's link (default: 95th pct RT)"),
+        ("--ddm-boundary", DDM_SCOPES, None, "ddm: one boundary per stratum or one global boundary (default {})"),
+        ("--ddm-non-decision-time", DDM_SCOPES, None, "ddm: one non-decision time per stratum or one global (default {})"),
+        ("--seed", int, None, "seed of every random draw (default {})"),
+    ):
+        _add_default_option(fitting, flag, kind, metavar, text)
     fitting.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument(
-        "--out",
-        required=True,
-        metavar="DIR",
-        help="results folder (created, or replaced as a whole if it holds an earlier fit)",
-    )
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="results folder (created, or replaced as a whole if it holds an earlier fit)")
+    # fmt: on
     parser.set_defaults(handler=run_fit)
     return parser
+
+
+def _add_default_option(group, flag: str, kind, metavar: str | None, text: str) -> None:
+    """Add ``flag`` with the default of its :data:`~responserank.fitting.engine.DEFAULTS` field, if any, shown
+    at ``{}`` in ``text`` (``kind``: a type or a tuple of choices; a tuple default takes one or more values)."""
+    default = shown = getattr(DEFAULTS, flag[2:].replace("-", "_"), None)
+    options = {"choices": kind} if isinstance(kind, tuple) else {"type": kind, "metavar": metavar}
+    if isinstance(default, tuple):
+        options["nargs"] = "+"
+        default, shown = list(default), " ".join(f"{value:g}" for value in default)
+    group.add_argument(flag, default=default, help=text.format(shown), **options)
 
 
 def run_fit(args: argparse.Namespace) -> None:
@@ -147,35 +91,11 @@ def run_fit(args: argparse.Namespace) -> None:
     command = "responserank " + shlex.join(sys.argv[1:] if args.argv is None else args.argv)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = fit(
-            args.table,
-            item_a=args.item_a,
-            item_b=args.item_b,
-            choice=args.choice,
-            a_chosen_value=args.a_chosen_value,
-            strength=args.strength,
-            strength_higher_is_stronger=args.strength_higher_is_stronger,
-            stratum=args.stratum,
-            group_size=args.group_size,
-            query=args.query,
-            item_features=args.item_features,
-            item_key=args.item_key,
-            feature_columns=args.feature,
-            methods=args.methods,
-            folds=args.folds,
-            repeats=args.repeats,
-            train_fractions=args.train_fractions,
-            l2=args.l2,
-            ties=args.ties,
-            margin_scale=args.margin_scale,
-            rt_link_max=args.rt_link_max,
-            ddm_boundary=args.ddm_boundary,
-            ddm_non_decision_time=args.ddm_non_decision_time,
-            seed=args.seed,
-            out=args.out,
-            progress=False if args.no_progress else None,
-            command=command,
-        )
+        parameters = inspect.signature(fit).parameters
+        options = {name: value for name, value in vars(args).items() if name in parameters}
+        progress = False if args.no_progress else None
+        options |= {"feature_columns": args.feature, "progress": progress, "command": command}
+        result = fit(**options)
     from responserank.errors import ConvergenceWarning, DataWarning
 
     for warning in caught:

@@ -56,7 +56,8 @@ import torch
 
 from responserank import segments
 from responserank.ddm import ddm_loss, ez_diffusion
-from responserank.errors import ConvergenceWarning
+from responserank.errors import ConvergenceWarning, FitError
+from responserank.fitting.table import DeprecatedAChosen, plain
 from responserank.losses import (
     HyperbolicLink,
     bradley_terry_loss,
@@ -76,12 +77,12 @@ TIES = ("breslow", "random", "error")
 
 
 @dataclass(frozen=True)
-class Problem:
+class Problem(DeprecatedAChosen):
     """What the engine needs of a comparison table (see :class:`responserank.fitting.table.Comparisons`)."""
 
     item_a: np.ndarray  # [N] int64
     item_b: np.ndarray  # [N] int64
-    a_chosen: np.ndarray  # [N] bool
+    first_chosen: np.ndarray  # [N] bool, True when option a (item_a) was chosen
     num_items: int
     rank: np.ndarray | None = None  # [N] float64, lower = stronger
     stratum: np.ndarray | None = None  # [N] int64 ids ≥ 0
@@ -91,22 +92,49 @@ class Problem:
 
 @dataclass(frozen=True)
 class Settings:
-    """Hyper-parameters shared by all methods (documented in the module docstring)."""
+    """Every option of ``responserank fit`` that has a default, with that default: the keyword defaults of
+    :func:`responserank.fitting.fit` and the ``responserank fit`` command line are read from :data:`DEFAULTS`.
+    :func:`fit_utilities` reads ``l2`` … ``tolerance_grad`` (see the module docstring); ``fit`` also reads
+    ``folds``, ``repeats``, ``train_fractions`` and ``seed``. Bad values raise a one-line ``FitError``."""
 
+    seed: int = 0
     l2: float = 0.1
     ties: str = "breslow"
     margin_scale: float = 1.0
     rt_link: HyperbolicLink | None = None
-    max_iter: int = 500
-    tolerance_grad: float = 1e-7
     ddm_boundary: str = "stratum"
     ddm_non_decision_time: str = "stratum"
+    max_iter: int = 500
+    tolerance_grad: float = 1e-7
+    folds: int = 5
+    repeats: int = 1
+    train_fractions: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)
+
+    def __post_init__(self) -> None:
+        seed = self.seed
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+            raise FitError(f"seed must be an integer >= 0, got {plain(seed)!r}")
+        if self.ties not in TIES:
+            raise FitError(f"ties={self.ties!r} is not valid; expected one of {', '.join(TIES)}")
+        if not self.l2 >= 0:
+            raise FitError(f"l2 must be >= 0, got {self.l2}")
+        if not self.margin_scale >= 0:
+            raise FitError(f"margin scale must be >= 0, got {self.margin_scale}")
+        scopes = {"ddm boundary": self.ddm_boundary, "ddm non-decision time": self.ddm_non_decision_time}
+        for name, value in scopes.items():
+            if value not in DDM_SCOPES:
+                raise FitError(f"{name} {value!r} is not valid; expected one of {', '.join(DDM_SCOPES)}")
+
+
+#: The defaults of ``responserank fit`` (command line and :func:`responserank.fitting.fit`).
+DEFAULTS = Settings()
 
 
 def available_methods(problem: Problem) -> tuple[str, ...]:
-    """Methods the data allows: BT always; RR and margin-BT with a strength; RT regression with times."""
+    """Methods the data allows: BT always; RR and margin-BT with a strength (rank and stratum); the time methods
+    with response times."""
     methods = ["bt"]
-    if problem.rank is not None:
+    if problem.rank is not None and problem.stratum is not None:
         methods += ["responserank", "margin_bt"]
         if problem.strength is not None:
             methods += list(TIME_METHODS)
@@ -144,12 +172,28 @@ class Objective:
     report: Callable[[np.ndarray], np.ndarray] = lambda utility: utility
 
 
+@dataclass(frozen=True)
+class Entries:
+    """The training comparisons of all ``B`` problems flattened into ``M`` entries (problem by problem)."""
+
+    problem: Problem
+    train: np.ndarray  # [B, N] bool training masks
+    problem_of: np.ndarray  # [M] the problem of each entry
+    index: np.ndarray  # [M] the comparison of each entry
+    seed: object  # of the random tie break (ties="random")
+
+    def strata(self) -> tuple[np.ndarray, np.ndarray]:
+        """``([M] rank, [M] stratum)``, one stratum id per (problem, stratum): problems never share a risk set."""
+        problem_of, stratum = self.problem_of.astype(np.int64), self.problem.stratum
+        group = segments.pair_ids(problem_of, stratum[self.index], int(stratum.max()) + 1)
+        return self.problem.rank[self.index], group
+
+
 def _groups(problem_of: np.ndarray, stratum: np.ndarray | None, scope: str) -> np.ndarray:
     """Dense ids of (problem, stratum) (``scope="stratum"``) or of the problem (``"global"``) per entry."""
-    if scope == "global" or stratum is None:
-        key = problem_of.astype(np.int64)
-    else:
-        key = problem_of.astype(np.int64) * (int(stratum.max()) + 1) + stratum
+    key = problem_of.astype(np.int64)
+    if scope == "stratum" and stratum is not None:
+        key = segments.pair_ids(key, stratum, int(stratum.max()) + 1)
     return np.unique(key, return_inverse=True)[1].reshape(-1)
 
 
@@ -160,13 +204,8 @@ def _group_min_mean(values: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, 
     return minimum, np.bincount(group, weights=values) / count
 
 
-def _ddm_objective(problem: Problem, problem_of, index, b, item_a, item_b, a_chosen, design, settings):
-    for name, value in (
-        ("ddm boundary", settings.ddm_boundary),
-        ("ddm non-decision time", settings.ddm_non_decision_time),
-    ):
-        if value not in DDM_SCOPES:
-            raise ValueError(f"{name} scope {value!r} is not valid; expected one of {', '.join(DDM_SCOPES)}")
+def _ddm_objective(entries: Entries, pair_utilities, first_chosen, settings: Settings) -> Objective:
+    problem, problem_of, index = entries.problem, entries.problem_of, entries.index
     time = problem.strength[index]
     stratum = None if problem.stratum is None else problem.stratum[index]
     boundary_group = _groups(problem_of, stratum, settings.ddm_boundary)
@@ -185,12 +224,10 @@ def _ddm_objective(problem: Problem, problem_of, index, b, item_a, item_b, a_cho
     problem_of_group[boundary_group] = problem_of
 
     def loss(theta: torch.Tensor) -> torch.Tensor:
-        utility = theta if design is None else theta @ design.T
         t0 = 0.999 * fastest_t * torch.sigmoid(t0_logit)
         return ddm_loss(
-            utility[b, item_a],
-            utility[b, item_b],
-            a_chosen,
+            *pair_utilities(theta),
+            first_chosen,
             time_t,
             boundary=log_boundary.exp()[boundary_group_t],
             non_decision_time=t0[t0_group_t],
@@ -206,12 +243,13 @@ def _ddm_objective(problem: Problem, problem_of, index, b, item_a, item_b, a_cho
     return Objective(loss, int(problem_of.size), (log_boundary, t0_logit), report)
 
 
-def _ez_targets(problem: Problem, train: np.ndarray, problem_of, index, settings) -> np.ndarray:
-    """Per-entry BT-scale utility gaps ``(a²/2)·c/(t − t0)`` with EZ's ``(a, t0)`` per (problem, stratum)."""
-    bt_utility, _ = fit_utilities(problem, train, "bt", settings)
-    a_chosen = problem.a_chosen[index]
+def _ez_inputs(entries: Entries, settings: Settings) -> dict:
+    """Target BT-scale utility gaps ``(a²/2)·c/(t − t0)`` with EZ's ``(a, t0)`` per (problem, stratum)."""
+    problem, problem_of, index = entries.problem, entries.problem_of, entries.index
+    bt_utility, _ = fit_utilities(problem, entries.train, "bt", settings)
+    first_chosen = problem.first_chosen[index]
     gap = bt_utility[problem_of, problem.item_a[index]] - bt_utility[problem_of, problem.item_b[index]]
-    correct = np.where(gap == 0, True, (gap > 0) == a_chosen)
+    correct = np.where(gap == 0, True, (gap > 0) == first_chosen)
     time = problem.strength[index]
     stratum = None if problem.stratum is None else problem.stratum[index]
     group = _groups(problem_of, stratum, "stratum")
@@ -228,8 +266,74 @@ def _ez_targets(problem: Problem, train: np.ndarray, problem_of, index, settings
     ez = ez_diffusion(n_correct / n, variance, mean, num_trials=np.maximum(n, 2))
     fastest, _ = _group_min_mean(time, group)
     t0 = np.clip(ez.non_decision_time, 0.0, 0.9 * fastest)
-    sign = np.where(a_chosen, 1.0, -1.0)
-    return ez.boundary[group] ** 2 / 2.0 * sign / (time - t0[group])
+    sign = np.where(first_chosen, 1.0, -1.0)
+    return {"target": torch.as_tensor(ez.boundary[group] ** 2 / 2.0 * sign / (time - t0[group]))}
+
+
+# The per-method losses: the method's inputs, a dict computed once per fit from the strength signal of the
+# training entries, and its summed loss of the entries' utilities ``u_first, u_second`` (``[M]``), the choices
+# ``first_chosen`` and those inputs, evaluated at every L-BFGS step.
+
+
+def _bt_loss(u_first, u_second, first_chosen) -> torch.Tensor:
+    return bradley_terry_loss(u_first, u_second, first_chosen, reduction="sum")
+
+
+def _chosen_rejected(u_first, u_second, first_chosen) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.where(first_chosen, u_first, u_second), torch.where(first_chosen, u_second, u_first)
+
+
+def _responserank_inputs(entries: Entries, settings: Settings) -> dict:
+    """The strength order inside each (problem, stratum), sorted and laid out once for all L-BFGS steps."""
+    rank, group = entries.strata()
+    if settings.ties == "random":
+        rank = tie_free_rank(rank, group, entries.seed)
+    # ties are exact (equal strengths only)
+    ties = "error" if settings.ties == "random" else settings.ties
+    layout = stratum_layout(torch.as_tensor(rank, dtype=torch.float64), torch.as_tensor(group), ties=ties)
+    return {"layout": layout}
+
+
+def _responserank_loss(u_first, u_second, first_chosen, layout) -> torch.Tensor:
+    chosen, rejected = _chosen_rejected(u_first, u_second, first_chosen)
+    return responserank_loss(chosen, rejected, layout=layout, reduction="sum")
+
+
+def _margin_bt_inputs(entries: Entries, settings: Settings) -> dict:
+    """Margin ``margin_scale · (1 − q)``, ``q`` the rank quantile inside the (problem, stratum)."""
+    quantile = within_stratum_quantile(*entries.strata())
+    return {"margin": torch.as_tensor(settings.margin_scale * (1.0 - quantile), dtype=torch.float64)}
+
+
+def _margin_bt_loss(u_first, u_second, first_chosen, margin) -> torch.Tensor:
+    chosen, rejected = _chosen_rejected(u_first, u_second, first_chosen)
+    return margin_bradley_terry_loss(chosen, rejected, margin, reduction="sum")
+
+
+def _rt_regression_inputs(entries: Entries, settings: Settings) -> dict:
+    """Response times clipped to the link's ``max_rt`` (default: the table's 95th percentile)."""
+    strength = entries.problem.strength
+    link = settings.rt_link or HyperbolicLink(0.0, float(np.quantile(strength, 0.95)))
+    time = torch.as_tensor(np.minimum(strength[entries.index], link.max_rt), dtype=torch.float64)
+    return {"time": time, "link": link}
+
+
+def _rt_regression_loss(u_first, u_second, first_chosen, time, link) -> torch.Tensor:
+    return rt_regression_loss(u_first, u_second, first_chosen, time, link=link, reduction="sum")
+
+
+def _ez_loss(u_first, u_second, first_chosen, target) -> torch.Tensor:
+    return 0.5 * (u_first - u_second - target).square().sum()
+
+
+#: method → (inputs, loss); ``ddm`` also learns boundaries and non-decision times (:func:`_ddm_objective`).
+LOSSES = {
+    "bt": (lambda entries, settings: {}, _bt_loss),
+    "responserank": (_responserank_inputs, _responserank_loss),
+    "rt_regression": (_rt_regression_inputs, _rt_regression_loss),
+    "margin_bt": (_margin_bt_inputs, _margin_bt_loss),
+    "ez": (_ez_inputs, _ez_loss),
+}
 
 
 def _objective(problem: Problem, train: np.ndarray, method: str, settings: Settings, seed) -> Objective:
@@ -237,65 +341,31 @@ def _objective(problem: Problem, train: np.ndarray, method: str, settings: Setti
     problem_of, index = np.nonzero(train)
     if problem_of.size == 0:
         raise ValueError("every training mask is empty")
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} is not valid; expected one of {', '.join(METHODS)}")
+    if method not in available_methods(problem):
+        need = (
+            "response times (a strength where lower is stronger)"
+            if method in TIME_METHODS
+            else "a strength column"
+        )
+        raise ValueError(f"method {method!r} needs {need}")
+    entries = Entries(problem, train, problem_of, index, seed)
     b = torch.as_tensor(problem_of)
     item_a = torch.as_tensor(problem.item_a[index])
     item_b = torch.as_tensor(problem.item_b[index])
-    a_chosen = torch.as_tensor(problem.a_chosen[index])
+    first_chosen = torch.as_tensor(problem.first_chosen[index])
     design = None if problem.design is None else torch.as_tensor(problem.design, dtype=torch.float64)
 
-    extra: dict[str, torch.Tensor] = {}
-    layout = None
-    link = settings.rt_link
-    if method in ("responserank", "margin_bt"):
-        if problem.rank is None or problem.stratum is None:
-            raise ValueError(f"method {method!r} needs a strength column")
-        # One stratum id per (problem, stratum): problems never share a Plackett–Luce risk set.
-        group = segments.pair_ids(
-            problem_of.astype(np.int64), problem.stratum[index], int(problem.stratum.max()) + 1
-        )
-        rank = problem.rank[index]
-        if method == "responserank":
-            if settings.ties == "random":
-                rank = tie_free_rank(rank, group, seed)
-            # Sorted and laid out once for all L-BFGS steps; ties are exact (equal strengths only).
-            layout = stratum_layout(
-                torch.as_tensor(rank, dtype=torch.float64),
-                torch.as_tensor(group),
-                ties="error" if settings.ties == "random" else settings.ties,
-            )
-        else:
-            quantile = within_stratum_quantile(rank, group)
-            extra["margin"] = torch.as_tensor(settings.margin_scale * (1.0 - quantile), dtype=torch.float64)
-    elif method in TIME_METHODS:
-        if problem.strength is None:
-            raise ValueError(f"method {method!r} needs response times (a strength where lower is stronger)")
-        if method == "ddm":
-            return _ddm_objective(problem, problem_of, index, b, item_a, item_b, a_chosen, design, settings)
-        if method == "ez":
-            extra["target"] = torch.as_tensor(_ez_targets(problem, train, problem_of, index, settings))
-        else:
-            link = link or HyperbolicLink(0.0, float(np.quantile(problem.strength, 0.95)))
-            extra["time"] = torch.as_tensor(
-                np.minimum(problem.strength[index], link.max_rt), dtype=torch.float64
-            )
-    elif method != "bt":
-        raise ValueError(f"method={method!r} is not valid; expected one of {', '.join(METHODS)}")
-
-    def objective(theta: torch.Tensor) -> torch.Tensor:
+    def pair_utilities(theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         utility = theta if design is None else theta @ design.T  # [B, I]
-        ua, ub = utility[b, item_a], utility[b, item_b]
-        if method == "bt":
-            return bradley_terry_loss(ua, ub, a_chosen, reduction="sum")
-        if method == "rt_regression":
-            return rt_regression_loss(ua, ub, a_chosen, extra["time"], link=link, reduction="sum")
-        if method == "ez":
-            return 0.5 * (ua - ub - extra["target"]).square().sum()
-        chosen, rejected = torch.where(a_chosen, ua, ub), torch.where(a_chosen, ub, ua)
-        if method == "margin_bt":
-            return margin_bradley_terry_loss(chosen, rejected, extra["margin"], reduction="sum")
-        return responserank_loss(chosen, rejected, layout=layout, reduction="sum")
+        return utility[b, item_a], utility[b, item_b]
 
-    return Objective(objective, int(problem_of.size))
+    if method == "ddm":
+        return _ddm_objective(entries, pair_utilities, first_chosen, settings)
+    inputs, loss = LOSSES[method]
+    fixed = inputs(entries, settings)
+    return Objective(lambda theta: loss(*pair_utilities(theta), first_chosen, **fixed), int(problem_of.size))
 
 
 #: Below this many training entries a fit runs on one torch thread: the per-step tensors are small, and thread
@@ -316,7 +386,7 @@ def _torch_threads(count: int | None) -> Iterator[None]:
 
 
 def fit_utilities(
-    problem: Problem, train: np.ndarray, method: str, settings: Settings = Settings(), seed=0
+    problem: Problem, train: np.ndarray, method: str, settings: Settings = DEFAULTS, seed=0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fit ``B`` problems (rows of the ``[B, N]`` mask ``train``) with ``method``.
 
@@ -333,8 +403,6 @@ def fit_utilities(
     train = np.atleast_2d(np.asarray(train, dtype=bool))
     if not train.any(axis=1).all():
         raise ValueError("every problem needs at least one training comparison")
-    if settings.l2 < 0:
-        raise ValueError(f"l2 must be >= 0, got {settings.l2}")
     objective = _objective(problem, train, method, settings, seed)
     num_entries = objective.num_entries
     num_problems = train.shape[0]
@@ -363,16 +431,10 @@ def fit_utilities(
             optimizer.step(closure)
             closure()
             if _max_gradient(trainable) <= 10 * settings.tolerance_grad:
-                converged = True
                 break
-        else:
-            converged = False
-    if not converged:
-        warnings.warn(
-            f"{method}: L-BFGS did not converge (max |gradient| {_max_gradient(trainable):.2e})",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
+    if _max_gradient(trainable) > 10 * settings.tolerance_grad:
+        message = f"{method}: L-BFGS did not converge (max |gradient| {_max_gradient(trainable):.2e})"
+        warnings.warn(message, ConvergenceWarning, stacklevel=2)
     parameters = theta.detach().numpy()
     utility = parameters if problem.design is None else parameters @ problem.design.T
     return objective.report(utility), objective.report(parameters)

@@ -31,7 +31,7 @@ from responserank.metrics import bradley_terry_log_likelihood, choice_accuracy
 
 
 def heldout_scores(
-    utility: np.ndarray, item_a: np.ndarray, item_b: np.ndarray, a_chosen: np.ndarray, heldout: np.ndarray
+    utility: np.ndarray, item_a: np.ndarray, item_b: np.ndarray, first_chosen: np.ndarray, heldout: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Accuracy and mean log-likelihood of each fit (row of ``utility`` ``[B, I]``) on its held-out mask ``[B, N]``.
 
@@ -43,7 +43,7 @@ def heldout_scores(
         mask = heldout[b]
         if not mask.any():
             continue
-        ua, ub, y = utility[b, item_a[mask]], utility[b, item_b[mask]], a_chosen[mask]
+        ua, ub, y = utility[b, item_a[mask]], utility[b, item_b[mask]], first_chosen[mask]
         accuracy[b] = choice_accuracy(ua, ub, y)
         log_likelihood[b] = bradley_terry_log_likelihood(ua, ub, y)
     return accuracy, log_likelihood

@@ -162,15 +162,9 @@ def plot_learning_curve(result, path_without_suffix: Path) -> Path:
         rows = curve[curve["method"] == method].sort_values("train_fraction")
         name, color, marker = METHOD_STYLE.get(method, (method, "k", "o"))
         x = 100 * rows["train_fraction"]
-        ax.plot(x, rows["heldout_accuracy"], marker=marker, ms=4, color=color, label=name)
-        ax.fill_between(
-            x,
-            rows["heldout_accuracy"] - rows["heldout_accuracy_ci95"],
-            rows["heldout_accuracy"] + rows["heldout_accuracy_ci95"],
-            color=color,
-            alpha=0.15,
-            lw=0,
-        )
+        mean, ci95 = rows["heldout_accuracy"], rows["heldout_accuracy_ci95"]
+        ax.plot(x, mean, marker=marker, ms=4, color=color, label=name)
+        ax.fill_between(x, mean - ci95, mean + ci95, color=color, alpha=0.15, lw=0)
     n_full = curve.loc[curve["train_fraction"] == 1.0, "n_train"].iloc[0]
     ax.set_xlabel(f"training fraction (% of each fold's training set; 100% = {n_full:.0f} comparisons)")
     ax.set_ylabel("held-out choice accuracy")
@@ -213,60 +207,63 @@ def _verdict(row: pd.Series) -> str:
 
 
 def render_report(result, figures: dict[str, str], command: str | None) -> str:
-    comparisons, settings = result.comparisons, result.settings
-    columns = comparisons.columns
+    """``report.md``: one section per function below, in order."""
     lines = ["# `responserank fit` report", ""]
     if command:
         lines += ["Command:", "", "```", command, "```", ""]
+    lines += _data_section(result) + _scores_section(result.metrics, result.settings)
+    lines += _paired_section(result.paired) + _curve_section(
+        result.learning_curve, result.settings["methods"]
+    )
+    lines += ["## Figures", "", *(f"![{name}]({file})" for name, file in figures.items()), ""]
+    return "\n".join(lines + _utilities_section(result) + _definitions_section(result.settings))
+
+
+def _data_section(result) -> list[str]:
+    comparisons, settings = result.comparisons, result.settings
+    columns = comparisons.columns
     strength = "none (BT only)"
     if columns.strength:
-        kind = (
-            "higher = stronger"
-            if columns.strength_higher_is_stronger
-            else "a response time, lower = stronger"
-        )
+        higher = columns.strength_higher_is_stronger
+        kind = "higher = stronger" if higher else "a response time, lower = stronger"
         strength = f"`{columns.strength}` ({kind})"
     strata = ", ".join(f"`{c}`" for c in columns.stratum) or "none (one global stratum)"
     model = "one utility parameter per item"
     if comparisons.design is not None:
         model = f"linear in {len(comparisons.feature_names)} standardized item features"
-    lines += [
+    query = f", rows selected by `{settings['query']}`" if settings["query"] else ""
+    groups = f" after random groups of {settings['group_size']}" if settings["group_size"] else ""
+    return [
         "## Data",
         "",
-        f"- table: `{settings['table']}`"
-        + (f", rows selected by `{settings['query']}`" if settings["query"] else ""),
+        f"- table: `{settings['table']}`{query}",
         f"- {comparisons.num_comparisons} comparisons of {comparisons.num_items} items "
         f"(`{columns.item_a}` vs `{columns.item_b}`; `{columns.choice}` = `{columns.a_chosen_value}` means a "
-        f"was chosen, a chosen in {comparisons.a_chosen.mean():.1%})",
-        f"- strength: {strength}; strata: {strata}; {comparisons.num_strata} strata"
-        + (f" after random groups of {settings['group_size']}" if settings["group_size"] else ""),
+        f"was chosen, a chosen in {comparisons.first_chosen.mean():.1%})",
+        f"- strength: {strength}; strata: {strata}; {comparisons.num_strata} strata{groups}",
         f"- model: {model}; {int(comparisons.component.max()) + 1} connected group(s) of items",
+        *(f"- **warning:** {message}" for message in result.warnings),
+        "",
     ]
-    for message in result.warnings:
-        lines.append(f"- **warning:** {message}")
-    lines += ["", "## Held-out scores", ""]
-    lines += [
+
+
+def _mean_sd(metrics: pd.DataFrame, name: str) -> list[str]:
+    return [f"{m:.4f} ± {s:.4f}" for m, s in zip(metrics[name], metrics[f"{name}_sd"], strict=True)]
+
+
+def _scores_section(metrics: pd.DataFrame, settings: dict) -> list[str]:
+    shown = pd.DataFrame({"method": [label(m) for m in metrics["method"]]})
+    shown["held-out accuracy"] = _mean_sd(metrics, "heldout_accuracy")
+    shown["held-out log-likelihood"] = _mean_sd(metrics, "heldout_log_likelihood")
+    lines = [
+        "## Held-out scores",
+        "",
         f"{settings['repeats']} × {settings['folds']}-fold cross-validation (stratified by stratum), training "
         "on all other folds; means ± SD over the splits.",
         "",
+        _markdown_table(shown),
+        "",
     ]
-    metrics = result.metrics
-    shown = pd.DataFrame(
-        {
-            "method": [label(m) for m in metrics["method"]],
-            "held-out accuracy": [
-                f"{m:.4f} ± {s:.4f}"
-                for m, s in zip(metrics["heldout_accuracy"], metrics["heldout_accuracy_sd"], strict=True)
-            ],
-            "held-out log-likelihood": [
-                f"{m:.4f} ± {s:.4f}"
-                for m, s in zip(
-                    metrics["heldout_log_likelihood"], metrics["heldout_log_likelihood_sd"], strict=True
-                )
-            ],
-        }
-    )
-    lines += [_markdown_table(shown), ""]
     unseen = float(metrics["unseen_share"].max())
     if unseen > 0:
         lines += [
@@ -274,59 +271,66 @@ def render_report(result, figures: dict[str, str], command: str | None) -> str:
             "they are scored with the prior utility (0 before centring).",
             "",
         ]
-    lines += ["## Paired comparison against BT", ""]
-    if len(result.paired):
-        paired = result.paired.copy()
-        table = pd.DataFrame(
-            {
-                "method": [label(m) for m in paired["method"]],
-                "metric": paired["metric"],
-                "mean difference": paired["mean_difference"],
-                "95% CI": [
-                    f"{lo:+.4f} … {hi:+.4f}"
-                    for lo, hi in zip(paired["ci95_low"], paired["ci95_high"], strict=True)
-                ],
-                "p (corrected t)": [format_p_value(p) for p in paired["p_value"]],
-                "p (Wilcoxon)": [format_p_value(p) for p in paired["p_wilcoxon"]],
-                "splits": paired["n_splits"],
-            }
-        )
-        lines += [_markdown_table(table, floatfmt="+.4f"), ""]
-        lines += [f"- {_verdict(row)}" for _, row in paired.iterrows() if row["method"] == "responserank"]
-        lines += [
-            "",
-            "Differences are method − BT per split. Splits share training data, so the p-value and CI come from "
-            "the corrected resampled t-test (Nadeau & Bengio 2003); Wilcoxon signed-rank p-values are "
-            "uncorrected and shown as a cross-check. With few splits neither test has much power: use "
-            "`--repeats 10` or more before drawing conclusions.",
-            "",
-        ]
-    else:
-        lines += ["No strength column, so only BT was fitted.", ""]
-    lines += ["## Accuracy by training fraction", ""]
-    curve = result.learning_curve
+    return lines
+
+
+def _paired_section(paired: pd.DataFrame) -> list[str]:
+    if not len(paired):
+        return ["## Paired comparison against BT", "", "No strength column, so only BT was fitted.", ""]
+    table = paired[["metric", "mean_difference"]].rename(columns={"mean_difference": "mean difference"})
+    table.insert(0, "method", [label(m) for m in paired["method"]])
+    table["95% CI"] = [
+        f"{lo:+.4f} … {hi:+.4f}" for lo, hi in zip(paired["ci95_low"], paired["ci95_high"], strict=True)
+    ]
+    table["p (corrected t)"] = [format_p_value(p) for p in paired["p_value"]]
+    table["p (Wilcoxon)"] = [format_p_value(p) for p in paired["p_wilcoxon"]]
+    table["splits"] = paired["n_splits"]
+    return [
+        "## Paired comparison against BT",
+        "",
+        _markdown_table(table, floatfmt="+.4f"),
+        "",
+        *(f"- {_verdict(row)}" for _, row in paired.iterrows() if row["method"] == "responserank"),
+        "",
+        "Differences are method − BT per split. Splits share training data, so the p-value and CI come from "
+        "the corrected resampled t-test (Nadeau & Bengio 2003); Wilcoxon signed-rank p-values are "
+        "uncorrected and shown as a cross-check. With few splits neither test has much power: use "
+        "`--repeats 10` or more before drawing conclusions.",
+        "",
+    ]
+
+
+def _curve_section(curve: pd.DataFrame, methods) -> list[str]:
     wide = curve.pivot_table(index="train_fraction", columns="method", values="heldout_accuracy", sort=False)
-    wide = wide[[m for m in settings["methods"] if m in wide.columns]]
+    wide = wide[[m for m in methods if m in wide.columns]]
     wide.columns = [label(m) for m in wide.columns]
     wide.insert(0, "training comparisons (mean)", curve.groupby("train_fraction")["n_train"].mean().round(1))
     wide = wide.reset_index().rename(columns={"train_fraction": "fraction"})
     wide["fraction"] = [f"{f:.0%}" for f in wide["fraction"]]
     wide["training comparisons (mean)"] = [f"{n:.1f}" for n in wide["training comparisons (mean)"]]
-    lines += [_markdown_table(wide), ""]
-    lines += ["## Figures", ""]
-    lines += [f"![{name}]({file})" for name, file in figures.items()]
-    lines += ["", "## Utilities", ""]
-    if comparisons.num_items <= 40:
+    return ["## Accuracy by training fraction", "", _markdown_table(wide), ""]
+
+
+def _utilities_section(result) -> list[str]:
+    lines = ["## Utilities", ""]
+    if result.comparisons.num_items <= 40:
         wide = result.utilities.pivot_table(index="item", columns="method", values="utility", sort=False)
-        wide = wide[[m for m in settings["methods"]]].sort_values("bt", ascending=False)
+        wide = wide[list(result.settings["methods"])].sort_values("bt", ascending=False)
         wide.columns = [label(m) for m in wide.columns]
         lines += [_markdown_table(wide.reset_index(), floatfmt="+.3f"), ""]
-    lines += [
+    return [
+        *lines,
         "Full table with standard errors: `utilities.csv`. Utilities come from the fit on all comparisons and are "
         "centred to mean 0 within each connected group of items (they are identified only up to such a shift). "
         "`utility_sd` is the grouped-jackknife standard error over the folds: "
         "`sqrt((K−1)/K · Σ_k (u_k − ū)²)`, averaged over repeats.",
         "",
+    ]
+
+
+def _definitions_section(settings: dict) -> list[str]:
+    fractions = ", ".join(f"{f:g}" for f in settings["train_fractions"])
+    return [
         "## Definitions",
         "",
         "- Held-out accuracy: share of held-out choices the utilities predict (ties count ½).",
@@ -336,11 +340,10 @@ def render_report(result, figures: dict[str, str], command: str | None) -> str:
         f"- Fitting: MAP with an L2 prior of precision {settings['l2']} per parameter, full-batch L-BFGS; ties "
         f"in the strength: {settings['ties']}; margin-BT margin scale {settings['margin_scale']}; RT-regression "
         f"link max_rt = {settings['rt_link_max'] or 'the 95th percentile response time'}.",
-        f"- Seed {settings['seed']}; training fractions {', '.join(f'{f:g}' for f in settings['train_fractions'])} "
+        f"- Seed {settings['seed']}; training fractions {fractions} "
         "of each fold's training comparisons (nested subsamples per stratum).",
         "",
     ]
-    return "\n".join(lines)
 
 
 def check_results_folder(out: str | os.PathLike) -> Path:

@@ -30,7 +30,9 @@ report. A feature model predicts unseen items from their features, so it only ne
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +48,8 @@ from responserank.strata import random_groups, stratify
 
 SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl"}
 SUFFIXES |= {".ndjson": "jsonl"}
+READERS = {"csv": pd.read_csv, "tsv": functools.partial(pd.read_csv, sep="\t"), "parquet": pd.read_parquet}
+READERS |= {"jsonl": functools.partial(pd.read_json, lines=True)}
 _COMPRESSION = (".gz", ".bz2", ".xz", ".zst", ".zip")
 
 
@@ -63,13 +67,7 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
             f"table {path}: unknown file type {path.suffix!r}; expected one of {', '.join(sorted(SUFFIXES))}"
         )
     try:
-        if kind == "csv":
-            return pd.read_csv(path)
-        if kind == "tsv":
-            return pd.read_csv(path, sep="\t")
-        if kind == "parquet":
-            return pd.read_parquet(path)
-        return pd.read_json(path, lines=True)
+        return READERS[kind](path)
     except Exception as error:  # parser errors differ per format; report them as one line
         raise ComparisonTableError(f"table {path} could not be read as {kind}: {error}") from error
 
@@ -87,13 +85,22 @@ class Columns:
     stratum: tuple[str, ...] = ()
 
 
+class DeprecatedAChosen:
+    """``a_chosen``: the deprecated old name of ``first_chosen`` (the name in :mod:`responserank.losses`)."""
+
+    @property
+    def a_chosen(self) -> np.ndarray:
+        warnings.warn("a_chosen is deprecated; use first_chosen", DeprecationWarning, stacklevel=2)
+        return self.first_chosen
+
+
 @dataclass(frozen=True)
-class Comparisons:
+class Comparisons(DeprecatedAChosen):
     """A validated comparison table as arrays (``N`` comparisons, ``I`` items, ``S`` strata).
 
     Attributes:
         item_a, item_b: ``[N]`` int64 indices into ``items``.
-        a_chosen: ``[N]`` bool, True when option a was chosen.
+        first_chosen: ``[N]`` bool, True when option a was chosen (``a_chosen``: deprecated alias).
         strength: ``[N]`` float64 raw strength values, or None.
         rank: ``[N]`` float64, lower = stronger (``strength``, or ``-strength`` if higher is stronger), or None.
         stratum: ``[N]`` int64 dense stratum ids ``0 … S−1`` (all 0 without stratum columns; after
@@ -111,7 +118,7 @@ class Comparisons:
 
     item_a: np.ndarray
     item_b: np.ndarray
-    a_chosen: np.ndarray
+    first_chosen: np.ndarray
     strength: np.ndarray | None
     rank: np.ndarray | None
     stratum: np.ndarray
@@ -381,7 +388,7 @@ def prepare_comparisons(
     item_a, item_b = codes.reshape(-1, 2).T.astype(np.int64)
     items = [str(item) for item in uniques]
 
-    a_chosen = _parse_choice(frame, columns.choice, columns.a_chosen_value)
+    first_chosen = _parse_choice(frame, columns.choice, columns.a_chosen_value)
     strength = rank = None
     if columns.strength is not None:
         strength = _parse_strength(frame, columns.strength, columns.strength_higher_is_stronger)
@@ -419,7 +426,7 @@ def prepare_comparisons(
     return Comparisons(
         item_a=item_a,
         item_b=item_b,
-        a_chosen=np.asarray(a_chosen, dtype=bool),
+        first_chosen=np.asarray(first_chosen, dtype=bool),
         strength=strength,
         rank=rank,
         stratum=stratum,
