@@ -129,12 +129,12 @@ def heldout_accuracy_by_subject(utility, comparisons, subject, heldout, num_subj
             shape = (num_subjects, counts[0])
             ua = utility[r, comparisons.item_a[index]].reshape(shape)
             ub = utility[r, comparisons.item_b[index]].reshape(shape)
-            result[r] = choice_accuracy(ua, ub, comparisons.a_chosen[index].reshape(shape))
+            result[r] = choice_accuracy(ua, ub, comparisons.first_chosen[index].reshape(shape))
         else:
             for s in np.flatnonzero(counts):
                 rows = index[subject[index] == s]
                 ua, ub = utility[r, comparisons.item_a[rows]], utility[r, comparisons.item_b[rows]]
-                result[r, s] = choice_accuracy(ua, ub, comparisons.a_chosen[rows])
+                result[r, s] = choice_accuracy(ua, ub, comparisons.first_chosen[rows])
     return result
 
 
@@ -194,7 +194,7 @@ def run(
     problem = Problem(
         comparisons.item_a,
         comparisons.item_b,
-        comparisons.a_chosen,
+        comparisons.first_chosen,
         comparisons.num_items,
         rank=comparisons.rank,
         stratum=comparisons.stratum,
@@ -296,7 +296,7 @@ def pooled_fit(choices: pd.DataFrame, p_yes: np.ndarray, methods: Sequence[str],
     columns = Columns("Item_l", "Item_r", "choice", 1, strength="rt", stratum=("subj",))
     comparisons = prepare_comparisons(choices, columns)
     problem = Problem(
-        comparisons.item_a, comparisons.item_b, comparisons.a_chosen, comparisons.num_items,
+        comparisons.item_a, comparisons.item_b, comparisons.first_chosen, comparisons.num_items,
         rank=comparisons.rank, stratum=comparisons.stratum, strength=comparisons.strength,
     )  # fmt: skip
     snack = np.array([int(i) for i in comparisons.items])
