@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from responserank.reporting import public_temp
 from responserank.synthetic.config import (
     LEARNER_ORDER,
     ExperimentConfig,
@@ -221,12 +221,6 @@ def _train_group(
 # --------------------------------------------------------------------------------------------------------------
 
 
-def current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def trial_directory(experiment_dir: Path, trial: int) -> Path:
     return Path(experiment_dir) / f"trial_{trial}"
 
@@ -245,11 +239,8 @@ def write_trial(
     destination = trial_directory(experiment_dir, output.trial)
     if destination.exists():
         raise FileExistsError(f"{destination} already exists; refusing to overwrite a finished trial")
-    staging = Path(tempfile.mkdtemp(prefix=f".trial_{output.trial}.partial-", dir=experiment_dir))
+    staging = public_temp(experiment_dir, f".trial_{output.trial}.partial-", directory=True)
     try:
-        staging.chmod(
-            0o777 & ~current_umask()
-        )  # mkdtemp makes it private; a trial folder is an ordinary folder
         if config.save_datasets:
             data_dir = staging / f"dataset={config.dataset_key}"
             data_dir.mkdir()
