@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from responserank.synthetic.config import DatasetConfig, resolve_num_processes
+from responserank.synthetic.config import resolve_num_processes
 from responserank.synthetic.data import generate_dataset
 from responserank.synthetic.drift_diffusion import simulate_drift_diffusion
 from responserank.synthetic.experiment_runner import compose_config, run_experiment
@@ -45,7 +45,7 @@ def load() -> str:
 
 def bench_ddm(repeats: int = 40) -> None:
     """Median time of one dataset's 250 walks (drift from real trials, normalised to SD 1)."""
-    config = DatasetConfig(name="Drift Diffusion", trial_generator="drift_diffusion")
+    config = compose_config(["dataset=drift_diffusion"])[0].dataset
     timings = []
     for trial in range(1, repeats + 1):
         dataset = generate_dataset(config, 42, trial)

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
+
+
+@functools.cache
+def synthetic_config(*overrides: str):
+    """The shipped synthetic experiment config (``conf/synthetic``, the one place of its defaults) as the runner
+    composes it with the Hydra ``overrides``, e.g. ``synthetic_config("dataset=stochastic").learners["bt"]``."""
+    from responserank.synthetic.experiment_runner import compose_config
+
+    return compose_config(list(overrides))[0]
 
 
 def shared_path(*parts: str) -> Path:

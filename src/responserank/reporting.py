@@ -14,8 +14,8 @@ import datetime as _dt
 import glob
 import math
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -266,9 +266,7 @@ def _staging_directory(destination: Path) -> Path:
     run recognise folders left by a killed process)."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_staging(destination)
-    return Path(
-        tempfile.mkdtemp(prefix=f".{destination.name}{_PARTIAL}{os.getpid()}-", dir=destination.parent)
-    )
+    return public_temp(destination.parent, f".{destination.name}{_PARTIAL}{os.getpid()}-", directory=True)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -331,11 +329,8 @@ def replaced_directory(destination: str | os.PathLike) -> Iterator[Path]:
     staging = _staging_directory(destination)
     try:
         yield staging
-        staging.chmod(0o777 & ~_current_umask())  # mkdtemp makes it private; results are an ordinary folder
         if destination.exists():
-            old = Path(
-                tempfile.mkdtemp(prefix=f".{destination.name}.old-{os.getpid()}-", dir=destination.parent)
-            )
+            old = public_temp(destination.parent, f".{destination.name}.old-{os.getpid()}-", directory=True)
             os.replace(destination, old / destination.name)
             os.replace(staging, destination)
             shutil.rmtree(old, ignore_errors=True)
@@ -398,29 +393,34 @@ def check_range(
         )
 
 
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and an atomic rename.
+def public_temp(parent: str | os.PathLike, prefix: str, suffix: str = "", *, directory: bool = False) -> Path:
+    """Create a new empty file (or folder) ``parent/<prefix><random><suffix>``, like :mod:`tempfile` but with the
+    ordinary permissions of a new file: mode ``0o666`` (``0o777``) minus the umask, applied by the kernel, so the
+    process umask is never read or changed (a toggle would race with other threads)."""
+    while True:
+        path = Path(parent) / f"{prefix}{secrets.token_hex(6)}{suffix}"
+        try:
+            if directory:
+                path.mkdir(0o777)
+            else:
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return path
+        except FileExistsError:
+            continue
 
-    The file gets ordinary permissions (``0o666`` minus the umask), not the private mode of temporary files.
-    """
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same folder (:func:`public_temp`, so the file gets
+    ordinary permissions) and an atomic rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = public_temp(path.parent, f".{path.name}.", ".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o666 & ~_current_umask())
+        tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
         raise
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def summary_with_section(figures_dir: str | os.PathLike, family: str, markdown: str) -> str:

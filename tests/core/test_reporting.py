@@ -74,6 +74,20 @@ def test_write_text_atomic_uses_ordinary_permissions(tmp_path):
     assert [p.name for p in path.parent.iterdir()] == ["metadata.json"]
 
 
+def test_public_temp_gives_ordinary_permissions_without_changing_the_umask(tmp_path):
+    mask = os.umask(0o027)
+    try:
+        folder = reporting.public_temp(tmp_path, ".trial_1.partial-", directory=True)
+        file = reporting.public_temp(tmp_path, ".x.", ".tmp")
+        assert os.umask(0o027) == 0o027
+    finally:
+        os.umask(mask)
+    assert folder.name.startswith(".trial_1.partial-") and folder.is_dir() and not any(folder.iterdir())
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o750
+    assert file.name.endswith(".tmp") and file.read_text() == ""
+    assert stat.S_IMODE(file.stat().st_mode) == 0o640
+
+
 def test_summary_sections_of_several_families_coexist(tmp_path):
     text = reporting.summary_with_section(tmp_path, "synthetic", "# Synthetic\nA")
     (tmp_path / "summary.md").write_text(text)

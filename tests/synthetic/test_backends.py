@@ -125,7 +125,10 @@ def test_a_backend_without_its_engine_is_one_line_naming_the_extra(
     [
         ("execution_backend=kubernetes", "unknown execution_backend 'kubernetes'"),
         ("execution_backend.time=soon", "execution_backend.time must be minutes"),
-        ("execution_backend.batches_per_task=0", "execution_backend.batches_per_task must be a positive"),
+        (
+            "execution_backend.batches_per_task=0",
+            "execution_backend.batches_per_task must be null or an integer >= 1, got 0",
+        ),
         ("execution_backend.cluster=pbs", "execution_backend.cluster='pbs' is not valid"),
     ],
 )

@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats
+from helpers import synthetic_config
 from scipy.special import expit
 
-from responserank.synthetic.config import DatasetConfig, DriftDiffusionConfig
+from responserank.errors import ConfigError
+from responserank.synthetic.config import DatasetConfig
 from responserank.synthetic.data import (
     SyntheticDataset,
     dataset_from_frames,
@@ -29,9 +31,9 @@ from responserank.synthetic.drift_diffusion import (
 from responserank.synthetic.seeding import rng
 from responserank.synthetic.trials import learner_init_params
 
-DETERMINISTIC = DatasetConfig(name="Deterministic", trial_generator="deterministic")
-STOCHASTIC = DatasetConfig(name="Stochastic", trial_generator="stochastic")
-DDM = DatasetConfig(name="Drift Diffusion", trial_generator="drift_diffusion")
+DETERMINISTIC = synthetic_config("dataset=deterministic_all").dataset
+STOCHASTIC = synthetic_config("dataset=stochastic").dataset
+DDM = synthetic_config("dataset=drift_diffusion").dataset
 
 
 def _large(config: DatasetConfig, **changes) -> DatasetConfig:
@@ -264,8 +266,6 @@ def test_csv_round_trip_keeps_columns_and_values(tmp_path):
 
 
 def test_bad_dataset_config_is_rejected_with_the_key_named():
-    from responserank.errors import ConfigError
-
     with pytest.raises(ConfigError, match="trial_generator"):
         DatasetConfig.from_mapping({"name": "x", "trial_generator": "quantum"})
     with pytest.raises(ConfigError, match=r"dataset\.drift_diffusion\.dt"):
@@ -274,7 +274,14 @@ def test_bad_dataset_config_is_rejected_with_the_key_named():
         )
     with pytest.raises(ConfigError, match=r"dataset\.num_featres"):
         DatasetConfig.from_mapping({"name": "x", "trial_generator": "stochastic", "num_featres": 3})
-    assert DriftDiffusionConfig().decision_threshold == 1.2
+    shipped = dataclasses.asdict(DDM)
+    with pytest.raises(
+        ConfigError, match=r"dataset\.drift_diffusion must be set for trial_generator=drift_diffusion"
+    ):
+        DatasetConfig.from_mapping({**shipped, "drift_diffusion": None})
+    with pytest.raises(ConfigError, match=r"missing key\(s\) dataset\.num_features"):
+        DatasetConfig.from_mapping({k: v for k, v in shipped.items() if k != "num_features"})
+    assert DatasetConfig.from_mapping(shipped) == DDM
 
 
 def test_configs_of_one_trial_share_their_random_streams():

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from helpers import synthetic_config
 
 from responserank.ddm import ddm_loss
 from responserank.errors import ConfigError
@@ -16,10 +17,10 @@ from responserank.synthetic.engine import train_stacked
 from responserank.synthetic.evaluation import model_metrics
 from responserank.synthetic.learners import T0_CEILING, ModelSpec, build_model_data, ddm_loss_block
 
-DDM_LEARNER = LearnerConfig(name="DDM", loss="ddm", use_strata=True)
-DDM_GLOBAL = LearnerConfig(name="DDM-Global", loss="ddm", use_strata=False)
+DDM_LEARNER = synthetic_config().learners["ddm"]
+DDM_GLOBAL = dataclasses.replace(DDM_LEARNER, name="DDM-Global", use_strata=False)
 LEARNERS = {"ddm": DDM_LEARNER, "ddm_global": DDM_GLOBAL}
-DRIFT_DIFFUSION = DatasetConfig(name="Drift Diffusion", trial_generator="drift_diffusion")
+DRIFT_DIFFUSION = synthetic_config("dataset=drift_diffusion").dataset
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +127,9 @@ def test_ddm_learner_config_is_validated():
 
 def test_rt_outliers_delay_about_the_requested_share_and_keep_everything_else():
     clean = generate_dataset(DRIFT_DIFFUSION, 7, 1)
-    config = dataclasses.replace(DRIFT_DIFFUSION, rt_outlier_fraction=0.05, num_test_samples=4000)
+    config = dataclasses.replace(
+        DRIFT_DIFFUSION, rt_outlier_fraction=0.05, rt_outlier_max_delay=20.0, num_test_samples=4000
+    )
     lapsed = generate_dataset(config, 7, 1)
     reference = generate_dataset(dataclasses.replace(DRIFT_DIFFUSION, num_test_samples=4000), 7, 1)
     np.testing.assert_array_equal(lapsed.y, reference.y)

@@ -11,22 +11,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from helpers import synthetic_config
 
 from responserank.losses import bradley_terry_loss, responserank_loss, rt_regression_loss
-from responserank.synthetic.config import DatasetConfig, LearnerConfig, num_train_rows
+from responserank.synthetic.config import LearnerConfig, num_train_rows
 from responserank.synthetic.data import generate_dataset
 from responserank.synthetic.engine import LossBlock, train_stacked
 from responserank.synthetic.learners import ModelSpec, build_model_data, loss_block, permuted_prefix_times
 from responserank.synthetic.trials import learner_init_params
 
 LEARNERS = {
-    "bt": LearnerConfig(name="BT", loss="bt"),
-    "rt_regression": LearnerConfig(name="RtRegression", loss="rt_regression"),
-    "rr": LearnerConfig(name="ResponseRank", loss="responserank", use_strata=True),
-    "rr_pooled": LearnerConfig(name="ResponseRank-Pool", loss="responserank"),
-    "rr_perm": LearnerConfig(
-        name="ResponseRank-Perm", loss="responserank", use_strata=True, permute_response_times=True
-    ),
+    key: synthetic_config().learners[key] for key in ("bt", "rt_regression", "rr", "rr_pooled", "rr_perm")
 }
 EPOCHS = 60
 DTYPE = torch.float64
@@ -65,7 +60,7 @@ def _reference_training(init, x1, x2, y, t, partition, learner: LearnerConfig, e
 
 @pytest.fixture(scope="module")
 def trained():
-    dataset = generate_dataset(DatasetConfig(name="Stochastic", trial_generator="stochastic"), 7, 1)
+    dataset = generate_dataset(synthetic_config("dataset=stochastic").dataset, 7, 1)
     specs = [ModelSpec(0, key, size) for key in LEARNERS for size in (0.5, 0.8, 1.0)]
     blocks, start = [], 0
     for key in LEARNERS:

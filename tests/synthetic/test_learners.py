@@ -7,9 +7,9 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from helpers import synthetic_config
 
 from responserank.losses import responserank_loss
-from responserank.synthetic.config import DatasetConfig, LearnerConfig
 from responserank.synthetic.data import SyntheticDataset, generate_dataset, hyperbolic_rt, init_mlp
 from responserank.synthetic.engine import train_stacked
 from responserank.synthetic.evaluation import dataset_metrics, model_metrics
@@ -21,19 +21,17 @@ from responserank.synthetic.learners import (
     responserank_loss_block,
 )
 
-RR = LearnerConfig(name="ResponseRank", loss="responserank", use_strata=True)
-RR_POOLED = LearnerConfig(name="ResponseRank-Pool", loss="responserank")
-RR_PERM = LearnerConfig(
-    name="ResponseRank-Perm", loss="responserank", use_strata=True, permute_response_times=True
-)
-RT_PERM = LearnerConfig(name="RtRegression-Perm", loss="rt_regression", permute_response_times=True)
+SHIPPED = synthetic_config().learners
+RR, RR_POOLED, RR_PERM = SHIPPED["rr"], SHIPPED["rr_pooled"], SHIPPED["rr_perm"]
+RT_PERM = SHIPPED["rt_regression_perm"]
 LEARNERS = {"rr": RR, "rr_pooled": RR_POOLED, "rr_perm": RR_PERM, "rt_regression_perm": RT_PERM}
-DDM = DatasetConfig(name="Drift Diffusion", trial_generator="drift_diffusion")
+DDM = synthetic_config("dataset=drift_diffusion").dataset
+STOCHASTIC = synthetic_config("dataset=stochastic").dataset
 
 
 @pytest.fixture(scope="module")
 def datasets():
-    config = DatasetConfig(name="Stochastic", trial_generator="stochastic")
+    config = STOCHASTIC
     return [generate_dataset(config, 3, trial) for trial in (1, 2)]
 
 
@@ -66,7 +64,7 @@ def test_responserank_block_equals_the_core_loss_per_model(datasets):
 
 
 def test_responserank_without_a_stratum_of_two_is_an_error_naming_the_model():
-    dataset = generate_dataset(DatasetConfig(name="S", trial_generator="stochastic", num_partitions=50), 1, 1)
+    dataset = generate_dataset(dataclasses.replace(STOCHASTIC, name="S", num_partitions=50), 1, 1)
     specs = [ModelSpec(0, "rr", 0.06)]  # 3 pairs spread over 50 partitions
     data = build_model_data(specs, LEARNERS, [dataset], [1], 1)
     data.stratum[0, :3] = torch.tensor([0, 1, 2])
@@ -134,7 +132,8 @@ def _feature_sum_dataset(seed: int, num_train: int = 20, num_test: int = 100) ->
 def test_fitting_sanity(loss):
     """20 train / 100 test pairs, hidden [10], 100 steps, lr 0.01: test accuracy and utility Pearson > 0.7."""
     dataset = _feature_sum_dataset(0)
-    learner = LearnerConfig(name=loss, loss=loss, hidden_layers=(10,), num_epochs=100, learning_rate=0.01)
+    shipped = SHIPPED["rr_pooled" if loss == "responserank" else loss]
+    learner = dataclasses.replace(shipped, name=loss, hidden_layers=(10,), num_epochs=100, learning_rate=0.01)
     data = build_model_data([ModelSpec(0, "x", 1.0)], {"x": learner}, [dataset], [1], 0)
     init = [
         torch.as_tensor(a, dtype=torch.float32)[None]

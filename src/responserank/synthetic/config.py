@@ -1,8 +1,10 @@
 """Typed, validated configuration of the synthetic experiments (built from the Hydra configs in ``conf/synthetic``).
 
-The YAML files stay the user interface (``dataset=stochastic``, ``learners.bt.num_epochs=100``); this module turns
-the composed config into frozen dataclasses and rejects bad values with a one-line :class:`ConfigError` naming the
-key, before any work starts.
+The YAML files are the user interface (``dataset=stochastic``, ``learners.bt.num_epochs=100``) and the only place
+of default values; this module turns the composed config into frozen dataclasses and rejects bad values with a
+one-line :class:`ConfigError` naming the key, before any work starts. Each value is checked against its field's
+type (``Annotated[int, Range(1)]``: an integer >= 1; ``Literal[...]``: one of the listed words); a key may be left
+out of the YAML only when its field may be None (an option of another loss, generator or backend).
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import types
+import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from responserank import cluster as cluster_tools
 from responserank.errors import ConfigError
@@ -26,6 +30,9 @@ CONF_DIR: Path = conf_dir("synthetic")
 LEARNER_ORDER = ("bt", "rt_regression", "rt_regression_perm", "rr", "rr_pooled", "rr_perm", "ddm")
 TRIAL_GENERATORS = ("deterministic", "stochastic", "drift_diffusion")
 LOSSES = ("bt", "rt_regression", "responserank", "ddm")
+EXECUTION_BACKENDS = ("local", "ray", "slurm")
+#: Top-level keys that do not change any number (execution knobs); everything else must match to resume.
+EXECUTION_KEYS = ("resume", "execution_backend", "show_progress")
 
 
 def available_options(group: str, user_dir: str | os.PathLike | None = None) -> list[str]:
@@ -33,18 +40,113 @@ def available_options(group: str, user_dir: str | os.PathLike | None = None) -> 
     return group_options(search_dirs("synthetic", user_dir), group)
 
 
-def _build(cls, section: str, values: Mapping[str, Any]):
-    """Instantiate dataclass ``cls`` from ``values``; unknown keys are an error naming ``section.key``."""
-    names = {f.name for f in dataclasses.fields(cls) if f.init}
-    unknown = sorted(set(values) - names)
+# --------------------------------------------------------------------------------------------------------------
+# Checking a mapping against the field types of a dataclass
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Range:
+    """The allowed interval of a number field, e.g. ``Annotated[float, Range(0, 1, "[)")]``."""
+
+    low: float
+    high: float = math.inf
+    bounds: str = "[]"
+
+    def __contains__(self, value: float) -> bool:
+        above = self.low <= value if self.bounds[0] == "[" else self.low < value
+        return above and (value <= self.high if self.bounds[1] == "]" else value < self.high)
+
+    def __str__(self) -> str:
+        if self.high == math.inf:
+            return f"{'>=' if self.bounds[0] == '[' else '>'} {self.low:g}"
+        return f"in {self.bounds[0]}{self.low:g}, {self.high:g}{self.bounds[1]}"
+
+
+PositiveInt = Annotated[int, Range(1)]
+PositiveFloat = Annotated[float, Range(0, bounds="(]")]
+NonNegativeFloat = Annotated[float, Range(0)]
+_UNIONS = (typing.Union, types.UnionType)
+
+
+def _matches(kind: Any, value: Any) -> bool:
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin is Annotated:
+        return _matches(args[0], value) and value in args[1]
+    if origin in _UNIONS:
+        return any(_matches(arm, value) for arm in args)
+    if origin is Literal:
+        return value in args
+    if origin is tuple:
+        return isinstance(value, list | tuple) and all(_matches(args[0], item) for item in value)
+    if kind in (int, float) and (isinstance(value, bool) or not isinstance(value, int | float)):
+        return False
+    if kind is float:
+        return math.isfinite(value)
+    return isinstance(value, kind) and value != ""
+
+
+def _describe(kind: Any) -> str:
+    """``kind`` in words: ``Annotated[int, Range(1)] | None`` → "null or an integer >= 1"."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin is Annotated:
+        return f"{_describe(args[0])} {args[1]}"
+    if origin in _UNIONS:
+        return " or ".join(_describe(arm) for arm in sorted(args, key=lambda arm: arm is not type(None)))
+    if origin is Literal:
+        return f"one of {', '.join(map(str, args))}"
+    if origin is tuple:
+        return f"a list, each {_describe(args[0])}"
+    names = {type(None): "null", bool: "true or false", int: "an integer", float: "a number"}
+    return names.get(kind, "a non-empty string")
+
+
+def _key(section: str, name: str) -> str:
+    return f"{section}.{name}" if section else name
+
+
+def _value(kind: Any, key: str, value: Any) -> Any:
+    """``value`` of option ``key`` checked against the field type ``kind``: lists become tuples, mappings the
+    dataclass of the field; a one-line :class:`ConfigError` naming the key and the value otherwise."""
+    arms = [arm for arm in typing.get_args(kind) if arm is not type(None)]
+    inner = arms[0] if typing.get_origin(kind) in _UNIONS and len(arms) == 1 else kind
+    if dataclasses.is_dataclass(inner) and (value is not None or inner is kind):
+        return _build(inner, key, value or {})
+    if typing.get_origin(inner) is dict:
+        _require(isinstance(value, Mapping), f"{key} must map names to configs, got {value!r}")
+        return {
+            name: _value(typing.get_args(inner)[1], f"{key}.{name}", item) for name, item in value.items()
+        }
+    if typing.get_origin(inner) is Literal and value is not None and value not in typing.get_args(inner):
+        choices = ", ".join(map(str, typing.get_args(inner)))
+        raise ConfigError(f"{key}={value!r} is not valid; expected one of {choices}")
+    if not _matches(kind, value):
+        raise ConfigError(f"{key} must be {_describe(kind)}, got {value!r}")
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _build(cls, section: str, values: Any, **given: Any):
+    """Instantiate dataclass ``cls`` from the mapping ``values`` of option ``section`` (``given``: fields set by
+    the code). Unknown keys, bad values and missing keys are errors, in this order; then ``cls.validate``
+    checks the combinations."""
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"{section} must be a mapping of keys to values, got {values!r}")
+    kinds = typing.get_type_hints(cls, include_extras=True)
+    names = [field.name for field in dataclasses.fields(cls) if field.name not in given]
+    unknown = sorted(set(values) - set(names))
     if unknown:
-        raise ConfigError(
-            f"unknown key(s) {', '.join(f'{section}.{k}' for k in unknown)}; valid keys: {', '.join(sorted(names))}"
-        )
-    try:
-        return cls(**{k: v for k, v in values.items()})
-    except TypeError as error:  # pragma: no cover - dataclass signature problems
-        raise ConfigError(f"{section}: {error}") from None
+        shown = ", ".join(_key(section, name) for name in unknown)
+        raise ConfigError(f"unknown key(s) {shown}; valid keys: {', '.join(sorted(names))}")
+    checked = {
+        name: _value(kinds[name], _key(section, name), values[name]) for name in names if name in values
+    }
+    missing = [name for name in names if name not in values and not _matches(kinds[name], None)]
+    if missing:
+        raise ConfigError(f"missing key(s) {', '.join(_key(section, name) for name in missing)}")
+    config = cls(**{name: checked.get(name) for name in names}, **given)
+    if hasattr(config, "validate"):
+        config.validate(section)
+    return config
 
 
 def _require(condition: bool, message: str) -> None:
@@ -52,12 +154,9 @@ def _require(condition: bool, message: str) -> None:
         raise ConfigError(message)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _require_keys(config: Any, section: str, names: tuple[str, ...], reason: str) -> None:
+    missing = [_key(section, name) for name in names if getattr(config, name) is None]
+    _require(not missing, f"{', '.join(missing)} must be set {reason}")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -69,119 +168,70 @@ def _is_int(value: Any) -> bool:
 class DriftDiffusionConfig:
     """Drift-diffusion parameters (times in seconds). Variability parameters of the full Ratcliff model are 0."""
 
-    decision_threshold: float = 1.2
-    non_decision_time: float = 0.3
-    drift_rate_multiplier: float = 1.0
-    noise_std: float = 0.4
-    normalize_drift_rate_sd: bool = True
-    normalize_drift_rate_mean: bool = False
-    dt: float = 0.001
-    max_time: float = 1000.0
-
-    def validate(self, section: str) -> None:
-        for key in ("decision_threshold", "noise_std", "dt", "max_time"):
-            value = getattr(self, key)
-            _require(
-                _is_number(value) and value > 0, f"{section}.{key} must be a positive number, got {value!r}"
-            )
-        for key in ("non_decision_time", "drift_rate_multiplier"):
-            value = getattr(self, key)
-            _require(_is_number(value), f"{section}.{key} must be a number, got {value!r}")
-        _require(self.non_decision_time >= 0, f"{section}.non_decision_time must be >= 0")
-        for key in ("normalize_drift_rate_sd", "normalize_drift_rate_mean"):
-            _require(isinstance(getattr(self, key), bool), f"{section}.{key} must be true or false")
+    decision_threshold: PositiveFloat
+    non_decision_time: NonNegativeFloat
+    drift_rate_multiplier: float
+    noise_std: PositiveFloat
+    normalize_drift_rate_sd: bool
+    normalize_drift_rate_mean: bool
+    dt: PositiveFloat
+    max_time: PositiveFloat
 
 
 @dataclass(frozen=True)
 class DatasetConfig:
-    """One of the six dataset configs (``conf/synthetic/dataset/*.yaml``); field names follow the original."""
+    """One of the dataset configs (``conf/synthetic/dataset/*.yaml``); field names follow the original.
+
+    ``drift_diffusion`` is needed by the drift-diffusion generator only; ``rt_outlier_fraction`` None (left out)
+    means no RT outliers, like 0.
+    """
 
     name: str
-    trial_generator: str
-    num_features: int = 20
-    item_generator: str = "uniform"
-    true_utility: str = "fixed_net_utility"
-    true_network_hidden_layers: tuple[int, ...] = (64, 64)
-    fixed_true_network: bool = False
-    utility_sd: float = 1.0
-    udiff_rt_rel: str = "hyperbolic"
-    min_rt: float = 0.0
-    max_rt: float = 10.0
-    choice_temperature: float = 0.2
-    response_time_sd: float = 0.4
-    num_train_samples: int = 50
-    num_test_samples: int = 200
-    num_partitions: int = 5
-    partition_rt_variability: float = 3.0
-    rt_outlier_fraction: float = 0.0
-    rt_outlier_max_delay: float = 20.0
-    drift_diffusion: DriftDiffusionConfig = field(default_factory=DriftDiffusionConfig)
+    trial_generator: Literal[TRIAL_GENERATORS]
+    num_features: PositiveInt
+    item_generator: Literal["uniform"]
+    true_utility: Literal["fixed_net_utility"]
+    true_network_hidden_layers: tuple[PositiveInt, ...]
+    fixed_true_network: bool
+    utility_sd: PositiveFloat
+    udiff_rt_rel: Literal["hyperbolic"]
+    min_rt: NonNegativeFloat
+    max_rt: float
+    choice_temperature: PositiveFloat
+    response_time_sd: PositiveFloat
+    num_train_samples: Annotated[int, Range(2)]
+    num_test_samples: PositiveInt
+    num_partitions: PositiveInt
+    partition_rt_variability: NonNegativeFloat
+    rt_outlier_fraction: Annotated[float, Range(0, 1, "[)")] | None
+    rt_outlier_max_delay: PositiveFloat | None
+    drift_diffusion: DriftDiffusionConfig | None
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> DatasetConfig:
-        values = dict(values)
-        ddm = _build(
-            DriftDiffusionConfig, "dataset.drift_diffusion", values.pop("drift_diffusion", None) or {}
-        )
-        if "true_network_hidden_layers" in values:
-            values["true_network_hidden_layers"] = tuple(values["true_network_hidden_layers"])
-        config = _build(cls, "dataset", {**values, "drift_diffusion": ddm})
-        config.validate()
-        return config
+        return _build(cls, "dataset", values)
 
     @property
     def num_comparisons(self) -> int:
         return self.num_train_samples + self.num_test_samples
 
-    def validate(self) -> None:
-        _require(isinstance(self.name, str) and bool(self.name), "dataset.name must be a non-empty string")
+    def validate(self, section: str = "dataset") -> None:
         _require(
-            self.trial_generator in TRIAL_GENERATORS,
-            f"dataset.trial_generator={self.trial_generator!r} is not valid; expected one of {', '.join(TRIAL_GENERATORS)}",
+            self.min_rt < self.max_rt,
+            f"{section}.min_rt/max_rt must satisfy 0 <= min_rt < max_rt, got {self.min_rt!r}, {self.max_rt!r}",
         )
-        _require(self.item_generator == "uniform", "dataset.item_generator must be 'uniform'")
-        _require(self.true_utility == "fixed_net_utility", "dataset.true_utility must be 'fixed_net_utility'")
-        _require(self.udiff_rt_rel == "hyperbolic", "dataset.udiff_rt_rel must be 'hyperbolic'")
-        for key in ("num_features", "num_train_samples", "num_test_samples", "num_partitions"):
-            value = getattr(self, key)
-            _require(
-                _is_int(value) and value >= 1, f"dataset.{key} must be a positive integer, got {value!r}"
-            )
-        _require(self.num_train_samples >= 2, "dataset.num_train_samples must be at least 2")
-        _require(
-            all(_is_int(h) and h >= 1 for h in self.true_network_hidden_layers),
-            "dataset.true_network_hidden_layers must be a list of positive integers",
-        )
-        _require(
-            isinstance(self.fixed_true_network, bool), "dataset.fixed_true_network must be true or false"
-        )
-        for key in ("utility_sd", "choice_temperature", "response_time_sd"):
-            value = getattr(self, key)
-            _require(
-                _is_number(value) and value > 0, f"dataset.{key} must be a positive number, got {value!r}"
-            )
-        _require(
-            _is_number(self.min_rt) and _is_number(self.max_rt) and 0 <= self.min_rt < self.max_rt,
-            f"dataset.min_rt/max_rt must satisfy 0 <= min_rt < max_rt, got {self.min_rt!r}, {self.max_rt!r}",
-        )
-        _require(
-            _is_number(self.partition_rt_variability) and self.partition_rt_variability >= 0,
-            f"dataset.partition_rt_variability must be >= 0, got {self.partition_rt_variability!r}",
-        )
-        _require(
-            _is_number(self.rt_outlier_fraction) and 0 <= self.rt_outlier_fraction < 1,
-            f"dataset.rt_outlier_fraction must lie in [0, 1), got {self.rt_outlier_fraction!r}",
-        )
-        _require(
-            _is_number(self.rt_outlier_max_delay) and self.rt_outlier_max_delay > 0,
-            f"dataset.rt_outlier_max_delay must be a positive number, got {self.rt_outlier_max_delay!r}",
-        )
-        self.drift_diffusion.validate("dataset.drift_diffusion")
+        if self.trial_generator == "drift_diffusion":
+            _require_keys(self, section, ("drift_diffusion",), "for trial_generator=drift_diffusion")
+        if self.rt_outlier_fraction:
+            _require_keys(self, section, ("rt_outlier_max_delay",), "when rt_outlier_fraction > 0")
 
 
 # --------------------------------------------------------------------------------------------------------------
 # Learners
 # --------------------------------------------------------------------------------------------------------------
+
+#: Keys a loss needs beyond the common ones (other learners may leave them out).
+LOSS_KEYS = {"rt_regression": ("min_rt", "max_rt"), "ddm": ("ddm_learning_rate",)}
 
 
 @dataclass(frozen=True)
@@ -189,26 +239,21 @@ class LearnerConfig:
     """A learner (``conf/synthetic/learner/*.yaml``): loss, strata, RT permutation and training hyper-parameters."""
 
     name: str
-    loss: str
-    use_strata: bool = False
-    permute_response_times: bool = False
-    hidden_layers: tuple[int, ...] = (64,)
-    num_epochs: int = 200
-    learning_rate: float = 0.001
-    l2_reg: float = 0.01
-    label_smoothing: float | None = None
-    min_rt: float = 0.0
-    max_rt: float = 10.0
-    ddm_learning_rate: float = 0.05
+    loss: Literal[LOSSES]
+    use_strata: bool
+    permute_response_times: bool
+    hidden_layers: tuple[PositiveInt, ...]
+    num_epochs: PositiveInt
+    learning_rate: PositiveFloat
+    l2_reg: NonNegativeFloat
+    label_smoothing: Annotated[float, Range(0, 0.5)] | None
+    min_rt: float | None
+    max_rt: float | None
+    ddm_learning_rate: PositiveFloat | None
 
     @classmethod
     def from_mapping(cls, key: str, values: Mapping[str, Any]) -> LearnerConfig:
-        values = dict(values)
-        if "hidden_layers" in values:
-            values["hidden_layers"] = tuple(values["hidden_layers"])
-        config = _build(cls, f"learners.{key}", values)
-        config.validate(f"learners.{key}")
-        return config
+        return _build(cls, f"learners.{key}", values)
 
     @property
     def training_key(self) -> tuple:
@@ -221,41 +266,11 @@ class LearnerConfig:
         return (*key, "ddm") if self.loss == "ddm" else key
 
     def validate(self, section: str) -> None:
-        _require(isinstance(self.name, str) and bool(self.name), f"{section}.name must be a non-empty string")
+        _require(len(self.hidden_layers) >= 1, f"{section}.hidden_layers must be a non-empty list")
+        _require_keys(self, section, LOSS_KEYS.get(self.loss, ()), f"for loss {self.loss}")
         _require(
-            self.loss in LOSSES,
-            f"{section}.loss={self.loss!r} is not valid; expected one of {', '.join(LOSSES)}",
-        )
-        for key in ("use_strata", "permute_response_times"):
-            _require(isinstance(getattr(self, key), bool), f"{section}.{key} must be true or false")
-        _require(
-            len(self.hidden_layers) >= 1 and all(_is_int(h) and h >= 1 for h in self.hidden_layers),
-            f"{section}.hidden_layers must be a non-empty list of positive integers, got {list(self.hidden_layers)}",
-        )
-        _require(
-            _is_int(self.num_epochs) and self.num_epochs >= 1,
-            f"{section}.num_epochs must be a positive integer, got {self.num_epochs!r}",
-        )
-        _require(
-            _is_number(self.learning_rate) and self.learning_rate > 0,
-            f"{section}.learning_rate must be a positive number, got {self.learning_rate!r}",
-        )
-        _require(
-            _is_number(self.l2_reg) and self.l2_reg >= 0,
-            f"{section}.l2_reg must be >= 0, got {self.l2_reg!r}",
-        )
-        _require(
-            self.label_smoothing is None
-            or (_is_number(self.label_smoothing) and 0 <= self.label_smoothing <= 0.5),
-            f"{section}.label_smoothing must be null or in [0, 0.5], got {self.label_smoothing!r}",
-        )
-        _require(
-            _is_number(self.min_rt) and _is_number(self.max_rt) and self.min_rt < self.max_rt,
-            f"{section}.min_rt must be < max_rt",
-        )
-        _require(
-            _is_number(self.ddm_learning_rate) and self.ddm_learning_rate > 0,
-            f"{section}.ddm_learning_rate must be a positive number, got {self.ddm_learning_rate!r}",
+            self.min_rt is None or self.max_rt is None or self.min_rt < self.max_rt,
+            f"{section}.min_rt must be < max_rt, got {self.min_rt!r}, {self.max_rt!r}",
         )
 
 
@@ -263,9 +278,11 @@ class LearnerConfig:
 # Experiment
 # --------------------------------------------------------------------------------------------------------------
 
-#: Top-level keys that do not change any number (execution knobs); everything else must match to resume.
-EXECUTION_KEYS = ("resume", "execution_backend", "show_progress")
-EXECUTION_BACKENDS = ("local", "ray", "slurm")
+#: Keys each backend needs (other backends may leave them out).
+BACKEND_KEYS = {
+    "ray": ("batches_per_task",),
+    "slurm": ("cluster", "time", "cpus_per_task", "array_parallelism", "batches_per_task", "setup"),
+}
 
 
 @dataclass(frozen=True)
@@ -280,72 +297,39 @@ class ExecutionBackendConfig:
       folder must be on a filesystem shared with the compute nodes; submitit's job files go to ``folder`` (null:
       ``<run folder>/.submitit``). ``cluster=local`` runs the same array through submitit's local executor
       (subprocesses on this machine, no SLURM needed). ``time`` is ``minutes`` or ``[days-]hours:minutes:seconds``.
+
+    Keys of the other backends are None.
     """
 
-    name: str = "local"
-    num_processes: int | None = None
-    address: str | None = None
-    num_cpus: int | None = None
-    batches_per_task: int = 1
-    cluster: str = "slurm"
-    folder: str | None = None
-    partition: str | None = None
-    time: str | int = "1:00:00"
-    cpus_per_task: int = 1
-    mem_gb: float | None = None
-    account: str | None = None
-    qos: str | None = None
-    array_parallelism: int = 256
-    setup: tuple[str, ...] = ()
+    name: Literal[EXECUTION_BACKENDS]
+    num_processes: int | None
+    address: str | None
+    num_cpus: PositiveFloat | None
+    batches_per_task: PositiveInt | None
+    cluster: Literal[cluster_tools.SUBMITIT_CLUSTERS] | None
+    folder: str | None
+    partition: str | None
+    time: str | int | None
+    cpus_per_task: PositiveInt | None
+    mem_gb: PositiveFloat | None
+    account: str | None
+    qos: str | None
+    array_parallelism: PositiveInt | None
+    setup: tuple[str, ...] | None
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> ExecutionBackendConfig:
-        values = dict(values)
-        if isinstance(values.get("setup"), list | tuple):
-            values["setup"] = tuple(values["setup"])
-        config = _build(cls, "execution_backend", values)
-        config.validate()
-        return config
+        return _build(cls, "execution_backend", values)
 
     @property
     def timeout_min(self) -> int:
         """``time`` in whole minutes (at least 1)."""
         return parse_time_minutes(self.time, "execution_backend.time")
 
-    def validate(self) -> None:
-        _require(
-            self.name in EXECUTION_BACKENDS,
-            f"execution_backend={self.name!r} is not valid; expected one of {', '.join(EXECUTION_BACKENDS)}",
-        )
-        _require(
-            self.num_processes is None or _is_int(self.num_processes),
-            f"execution_backend.num_processes must be null or an integer, got {self.num_processes!r}",
-        )
-        _require(
-            self.address is None or (isinstance(self.address, str) and bool(self.address)),
-            f"execution_backend.address must be null, 'auto' or '<host>:<port>', got {self.address!r}",
-        )
-        for key in ("num_cpus", "mem_gb"):
-            value = getattr(self, key)
-            _require(
-                value is None or (_is_number(value) and value > 0),
-                f"execution_backend.{key} must be null or a positive number, got {value!r}",
-            )
-        for key in ("batches_per_task", "cpus_per_task", "array_parallelism"):
-            value = getattr(self, key)
-            _require(
-                _is_int(value) and value >= 1,
-                f"execution_backend.{key} must be a positive integer, got {value!r}",
-            )
-        _require(
-            self.cluster in cluster_tools.SUBMITIT_CLUSTERS,
-            f"execution_backend.cluster={self.cluster!r} is not valid; expected one of {', '.join(cluster_tools.SUBMITIT_CLUSTERS)}",
-        )
-        _require(
-            all(isinstance(line, str) for line in self.setup),
-            "execution_backend.setup must be a list of shell lines",
-        )
-        self.timeout_min  # noqa: B018 - validates ``time``
+    def validate(self, section: str = "execution_backend") -> None:
+        _require_keys(self, section, BACKEND_KEYS.get(self.name, ()), f"for execution_backend={self.name}")
+        if self.time is not None:
+            self.timeout_min  # noqa: B018 - validates ``time``
 
     def require_modules(self) -> None:
         """One-line :class:`ConfigError` naming the extra when the backend's engine is not installed."""
@@ -370,83 +354,34 @@ class ExperimentConfig:
     dataset_key: str
     dataset: DatasetConfig
     learners: dict[str, LearnerConfig]
-    num_trials: int = 100
-    random_seed: int = 42
-    version: int = 2
-    dataset_sizes: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
-    trials_per_batch: int = 4
-    log_epoch_metrics: bool = False
-    save_datasets: bool = True
-    execution_backend: ExecutionBackendConfig = field(default_factory=ExecutionBackendConfig)
-    show_progress: bool = True
-    resume: str | None = None
+    num_trials: PositiveInt
+    random_seed: Annotated[int, Range(0)]
+    version: int
+    dataset_sizes: tuple[float, ...]
+    trials_per_batch: PositiveInt
+    log_epoch_metrics: bool
+    save_datasets: bool
+    execution_backend: ExecutionBackendConfig
+    show_progress: bool
+    resume: str | None
 
     @classmethod
     def from_mapping(
         cls, values: Mapping[str, Any], dataset_key: str, user_dir: str | os.PathLike | None = None
     ) -> ExperimentConfig:
         """Build from the resolved config as a plain dict (``OmegaConf.to_container(cfg, resolve=True)``)."""
-        values = dict(values)
-        allowed = {
-            "dataset",
-            "learners",
-            "num_trials",
-            "random_seed",
-            "version",
-            "dataset_sizes",
-            "trials_per_batch",
-            "log_epoch_metrics",
-            "save_datasets",
-            "execution_backend",
-            "show_progress",
-            "resume",
-        }
-        unknown = sorted(set(values) - allowed)
-        if unknown:
-            raise ConfigError(
-                f"unknown top-level key(s) {', '.join(unknown)}; valid: {', '.join(sorted(allowed))}"
-            )
         _require(
             dataset_key in available_options("dataset", user_dir),
             _unknown_dataset_message(dataset_key, user_dir),
         )
-        dataset = DatasetConfig.from_mapping(values.pop("dataset"))
-        raw_learners = values.pop("learners") or {}
-        _require(
-            isinstance(raw_learners, Mapping) and len(raw_learners) > 0,
-            "learners must name at least one learner",
-        )
-        learners = {key: LearnerConfig.from_mapping(key, spec or {}) for key, spec in raw_learners.items()}
-        backend = ExecutionBackendConfig.from_mapping(values.pop("execution_backend", None) or {})
-        sizes = values.pop("dataset_sizes", cls.dataset_sizes)
-        _require(
-            isinstance(sizes, list | tuple) and len(sizes) > 0,
-            f"dataset_sizes must be a non-empty list, got {sizes!r}",
-        )
-        config = cls(
-            dataset_key=dataset_key,
-            dataset=dataset,
-            learners=learners,
-            dataset_sizes=tuple(sizes),
-            execution_backend=backend,
-            **values,
-        )
-        config.validate()
-        return config
+        return _build(cls, "", values, dataset_key=dataset_key)
 
-    def validate(self) -> None:
-        _require(
-            _is_int(self.num_trials) and self.num_trials >= 1,
-            f"num_trials must be an integer >= 1, got {self.num_trials!r}",
-        )
-        _require(
-            _is_int(self.random_seed) and self.random_seed >= 0,
-            f"random_seed must be a non-negative integer, got {self.random_seed!r}",
-        )
+    def validate(self, section: str = "") -> None:
+        _require(len(self.learners) > 0, "learners must name at least one learner")
+        _require(len(self.dataset_sizes) > 0, "dataset_sizes must be a non-empty list")
         for size in self.dataset_sizes:
             _require(
-                _is_number(size) and 0 < size <= 1,
-                f"dataset_sizes must lie in (0, 1], got {size!r} in {list(self.dataset_sizes)}",
+                0 < size <= 1, f"dataset_sizes must lie in (0, 1], got {size!r} in {list(self.dataset_sizes)}"
             )
         percents = [size_percent(s) for s in self.dataset_sizes]
         _require(
@@ -459,12 +394,6 @@ class ExperimentConfig:
                 rows >= 2,
                 f"dataset size {size} keeps only {rows} of {self.dataset.num_train_samples} train pairs; need at least 2",
             )
-        _require(
-            _is_int(self.trials_per_batch) and self.trials_per_batch >= 1,
-            f"trials_per_batch must be a positive integer, got {self.trials_per_batch!r}",
-        )
-        for key in ("log_epoch_metrics", "save_datasets", "show_progress"):
-            _require(isinstance(getattr(self, key), bool), f"{key} must be true or false")
 
     @property
     def num_processes(self) -> int | None:

@@ -254,7 +254,7 @@ def generate_dataset(config: DatasetConfig, random_seed: int, trial: int) -> Syn
     utility = utility * (config.utility_sd / sd)
     u1, u2 = utility[:n], utility[n:]
     y, t = choices_and_response_times(config, u1, u2, random_seed, trial)
-    if config.rt_outlier_fraction > 0:
+    if config.rt_outlier_fraction:  # None (left out) or 0: no outliers
         t = add_rt_outliers(t, config.rt_outlier_fraction, config.rt_outlier_max_delay, random_seed, trial)
 
     partition_id = stream_rng(random_seed, trial, "strata").integers(0, config.num_partitions, size=n)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from responserank.reporting import public_temp
 from responserank.synthetic.config import (
     LEARNER_ORDER,
     ExperimentConfig,
@@ -120,13 +120,42 @@ def _train_group(
     trials: Sequence[int],
     datasets: Sequence[SyntheticDataset],
 ) -> dict[tuple[int, str, float], dict]:
-    learners = config.learners
-    reference = learners[learner_keys[0]]
-    sizes = config.sizes_sorted()
+    """Train every (learner × trial × size) model of learners sharing one ``training_key`` in one stacked run."""
+    reference = config.learners[learner_keys[0]]
     num_pairs = config.dataset.num_train_samples
-    num_partitions = config.dataset.num_partitions
+    specs, blocks = _loss_blocks(config, learner_keys, trials, datasets)
+    slots = torch.tensor([spec.slot for spec in specs])
+    test_x, *truth = _test_split(datasets, slots)
+    num_test = test_x.shape[1] // 2
+    result = train_stacked(
+        _initial_params(config, reference.hidden_layers, trials, slots),
+        _stack([np.concatenate([d.x1[:num_pairs], d.x2[:num_pairs]]) for d in datasets], slots),
+        num_pairs,
+        blocks,
+        num_epochs=reference.num_epochs,
+        learning_rate=reference.learning_rate,
+        weight_decay=reference.l2_reg,
+        step_callback=_step_callback(test_x, *truth) if config.log_epoch_metrics else None,
+    )
+    with torch.no_grad():
+        u_test = StackedMLP(result.params)(test_x).double().numpy()
+    summary = model_metrics(u_test[:, :num_test], u_test[:, num_test:], *truth)
+    summary["train_loss"] = result.best_loss.double().numpy()
+    summary["best_step"] = result.best_step.numpy()
+    return {
+        (spec.slot, spec.learner, spec.size): _payload(config, spec, index, summary, result)
+        for index, spec in enumerate(specs)
+    }
 
-    # Models ordered by loss call, then learner, trial slot and size.
+
+def _loss_blocks(
+    config: ExperimentConfig,
+    learner_keys: list[str],
+    trials: Sequence[int],
+    datasets: Sequence[SyntheticDataset],
+) -> tuple[list[ModelSpec], list]:
+    """The models ordered by loss call, then learner, trial slot and size, and one loss block per loss call."""
+    learners = config.learners
     loss_keys: dict[tuple, list[str]] = {}
     for key in learner_keys:
         loss_keys.setdefault(_loss_key(learners[key]), []).append(key)
@@ -134,97 +163,79 @@ def _train_group(
     blocks = []
     for keys in loss_keys.values():
         block_specs = [
-            ModelSpec(slot, key, size) for key in keys for slot in range(len(trials)) for size in sizes
+            ModelSpec(slot, key, size)
+            for key in keys
+            for slot in range(len(trials))
+            for size in config.sizes_sorted()
         ]
         data = build_model_data(block_specs, learners, datasets, trials, config.random_seed, DTYPE)
         names = [f"learner {s.learner} at size {s.size} in trial {trials[s.slot]}" for s in block_specs]
-        blocks.append(loss_block(len(specs), data, learners[keys[0]], num_partitions, names))
+        blocks.append(loss_block(len(specs), data, learners[keys[0]], config.dataset.num_partitions, names))
         specs.extend(block_specs)
+    return specs, blocks
 
-    slot_of_model = torch.tensor([spec.slot for spec in specs])
+
+def _stack(per_trial: Sequence[np.ndarray], slots: torch.Tensor) -> torch.Tensor:
+    """Per-trial arrays → one ``[num_models, …]`` tensor (each model gets its trial's array)."""
+    return torch.as_tensor(np.stack(per_trial), dtype=DTYPE)[slots]
+
+
+def _initial_params(
+    config: ExperimentConfig, hidden_layers: tuple[int, ...], trials: Sequence[int], slots: torch.Tensor
+) -> list[torch.Tensor]:
     init = [
-        learner_init_params(config.dataset.num_features, reference.hidden_layers, config.random_seed, trial)
+        learner_init_params(config.dataset.num_features, hidden_layers, config.random_seed, trial)
         for trial in trials
     ]
-    initial_params = [
-        torch.as_tensor(np.stack([per_trial[i] for per_trial in init]), dtype=DTYPE)[slot_of_model]
-        for i in range(len(init[0]))
-    ]
-    train_x = torch.as_tensor(
-        np.stack([np.concatenate([d.x1[:num_pairs], d.x2[:num_pairs]]) for d in datasets]), dtype=DTYPE
-    )[slot_of_model]
-    test_rows = [d.split("test") for d in datasets]
-    test_x = torch.as_tensor(
-        np.stack([np.concatenate([d.x1[r], d.x2[r]]) for d, r in zip(datasets, test_rows, strict=True)]),
-        dtype=DTYPE,
-    )[slot_of_model]
+    return [_stack([per_trial[i] for per_trial in init], slots) for i in range(len(init[0]))]
+
+
+def _test_split(
+    datasets: Sequence[SyntheticDataset], slots: torch.Tensor
+) -> tuple[torch.Tensor, np.ndarray, np.ndarray, np.ndarray]:
+    """Per model: test inputs ``[models, 2·num_test, d]`` (first options, then second options) and the true
+    utilities of the first and second options and the choices ``[models, num_test]``."""
+    pairs = [(d, d.split("test")) for d in datasets]
+
+    def per_model(name: str) -> np.ndarray:
+        return np.stack([getattr(d, name)[rows] for d, rows in pairs])[slots.numpy()]
+
+    test_x = _stack([np.concatenate([d.x1[rows], d.x2[rows]]) for d, rows in pairs], slots)
+    return test_x, per_model("u1"), per_model("u2"), per_model("y")
+
+
+def _step_callback(test_x: torch.Tensor, u_first: np.ndarray, u_second: np.ndarray, first_chosen: np.ndarray):
+    """Per-step test metrics (``log_epoch_metrics``)."""
+    delta_true = torch.as_tensor(u_second - u_first, dtype=DTYPE)
+    chosen = torch.as_tensor(first_chosen, dtype=DTYPE)
     num_test = test_x.shape[1] // 2
 
-    def per_model(values: list[np.ndarray]) -> np.ndarray:
-        return np.stack(values)[slot_of_model.numpy()]
+    def step_metrics(model: StackedMLP) -> dict[str, torch.Tensor]:
+        u = model(test_x)
+        return torch_step_metrics(u[:, :num_test], u[:, num_test:], delta_true, chosen)
 
-    u_true_first = per_model([d.u1[r] for d, r in zip(datasets, test_rows, strict=True)])
-    u_true_second = per_model([d.u2[r] for d, r in zip(datasets, test_rows, strict=True)])
-    first_chosen = per_model([d.y[r] for d, r in zip(datasets, test_rows, strict=True)])
+    return step_metrics
 
-    step_callback = None
+
+def _payload(config: ExperimentConfig, spec: ModelSpec, index: int, summary: dict, result) -> dict:
+    """The results file of model ``index``: its summary metrics and, on request, per-step metrics."""
+    summary_metrics = {name: scalar(values[index]) for name, values in summary.items()}
+    summary_metrics["num_train_pairs"] = scalar(num_train_rows(spec.size, config.dataset.num_train_samples))
+    epoch_metrics = []
     if config.log_epoch_metrics:
-        delta_true_t = torch.as_tensor(u_true_second - u_true_first, dtype=DTYPE)
-        chosen_t = torch.as_tensor(first_chosen, dtype=DTYPE)
-
-        def step_callback(model: StackedMLP) -> dict[str, torch.Tensor]:
-            u = model(test_x)
-            return torch_step_metrics(u[:, :num_test], u[:, num_test:], delta_true_t, chosen_t)
-
-    result = train_stacked(
-        initial_params,
-        train_x,
-        num_pairs,
-        blocks,
-        num_epochs=reference.num_epochs,
-        learning_rate=reference.learning_rate,
-        weight_decay=reference.l2_reg,
-        step_callback=step_callback,
-    )
-    with torch.no_grad():
-        u_test = StackedMLP(result.params)(test_x).double().numpy()
-    summary = model_metrics(
-        u_test[:, :num_test], u_test[:, num_test:], u_true_first, u_true_second, first_chosen
-    )
-    summary["train_loss"] = result.best_loss.double().numpy()
-    summary["best_step"] = result.best_step.numpy()
-
-    payloads = {}
-    losses = result.losses.double().numpy()
-    step_metrics = {name: value.double().numpy() for name, value in result.step_metrics.items()}
-    for index, spec in enumerate(specs):
-        learner = learners[spec.learner]
-        summary_metrics = {name: scalar(values[index]) for name, values in summary.items()}
-        summary_metrics["num_train_pairs"] = scalar(num_train_rows(spec.size, num_pairs))
-        epoch_metrics = []
-        if config.log_epoch_metrics:
-            loss_name = f"{learner.loss.replace('_', '')}loss_train"
-            for step in range(losses.shape[0]):
-                entry = {loss_name: {"value": float(losses[step, index]), "type": "scalar"}}
-                for name, values in step_metrics.items():
-                    entry[name] = {"value": float(values[step, index]), "type": "scalar"}
-                epoch_metrics.append(entry)
-        payloads[(spec.slot, spec.learner, spec.size)] = {
-            "summary_metrics": summary_metrics,
-            "epoch_metrics": epoch_metrics,
-        }
-    return payloads
+        loss_name = f"{config.learners[spec.learner].loss.replace('_', '')}loss_train"
+        series = {loss_name: result.losses, **result.step_metrics}
+        columns = {name: values.double().numpy()[:, index] for name, values in series.items()}
+        epoch_metrics = [
+            {name: {"value": float(values[step]), "type": "scalar"} for name, values in columns.items()}
+            for step in range(result.losses.shape[0])
+        ]
+    return {"summary_metrics": summary_metrics, "epoch_metrics": epoch_metrics}
 
 
 # --------------------------------------------------------------------------------------------------------------
 # Writing
 # --------------------------------------------------------------------------------------------------------------
-
-
-def current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def trial_directory(experiment_dir: Path, trial: int) -> Path:
@@ -245,11 +256,8 @@ def write_trial(
     destination = trial_directory(experiment_dir, output.trial)
     if destination.exists():
         raise FileExistsError(f"{destination} already exists; refusing to overwrite a finished trial")
-    staging = Path(tempfile.mkdtemp(prefix=f".trial_{output.trial}.partial-", dir=experiment_dir))
+    staging = public_temp(experiment_dir, f".trial_{output.trial}.partial-", directory=True)
     try:
-        staging.chmod(
-            0o777 & ~current_umask()
-        )  # mkdtemp makes it private; a trial folder is an ordinary folder
         if config.save_datasets:
             data_dir = staging / f"dataset={config.dataset_key}"
             data_dir.mkdir()
