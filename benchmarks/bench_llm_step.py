@@ -171,6 +171,8 @@ def trl_trainer(experiment: dict, frame: pd.DataFrame, vocab: int, folder: str, 
     from transformers import AutoModelForSequenceClassification, LlamaConfig, PreTrainedTokenizerFast
     from trl import RewardConfig, RewardTrainer
 
+    from responserank.llm.train import optimiser_arguments
+
     words = {f"w{index}": index for index in range(vocab)}
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=Tokenizer(WordLevel(words, unk_token="w3")),
@@ -200,24 +202,12 @@ def trl_trainer(experiment: dict, frame: pd.DataFrame, vocab: int, folder: str, 
     )
     arguments = RewardConfig(
         output_dir=folder,
-        per_device_train_batch_size=experiment["batch_size"],
-        gradient_accumulation_steps=1,
-        num_train_epochs=1,
-        learning_rate=experiment["learning_rate"],
-        lr_scheduler_type=experiment["lr_scheduler_type"],
-        warmup_steps=float(experiment["warmup_ratio"]),
-        adam_beta1=experiment["adam_beta1"],
-        adam_beta2=experiment["adam_beta2"],
-        adam_epsilon=experiment["adam_epsilon"],
-        weight_decay=experiment["weight_decay"],
-        max_grad_norm=experiment["max_grad_norm"],
-        bf16=experiment["bf16"],
+        **{**optimiser_arguments(experiment), "gradient_accumulation_steps": 1, "num_train_epochs": 1},
         gradient_checkpointing=experiment["gradient_checkpointing"],
         disable_dropout=True,
         max_length=None,
         center_rewards_coefficient=None,
         use_cpu=device == "cpu",
-        logging_steps=experiment["logging_steps"],
         save_strategy="no",
         report_to="none",
         seed=0,

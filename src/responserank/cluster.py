@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import math
 import re
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,41 +50,29 @@ def parse_time_minutes(value: Any, key: str) -> int:
     return math.ceil(seconds / 60)
 
 
-def submitit_executor(
-    folder: str | Path,
-    *,
-    cluster: str,
-    job_name: str,
-    timeout_min: int,
-    cpus_per_task: int | None = None,
-    gpus_per_node: int | None = None,
-    mem_gb: float | None = None,
-    partition: str | None = None,
-    account: str | None = None,
-    qos: str | None = None,
-    array_parallelism: int | None = None,
-    setup: Sequence[str] = (),
-):
-    """A submitit ``AutoExecutor`` on ``cluster`` (``slurm``, or ``local``: the same jobs as subprocesses here).
+def submitit_executor(folder: str | Path, backend: Any, job_name: str, gpus_per_node: int | None = None):
+    """A submitit ``AutoExecutor`` for a backend config (the synthetic runner's ``execution_backend`` or the LLM
+    sweep's ``backend``) on ``backend.cluster`` (``slurm``, or ``local``: the same jobs as subprocesses here).
 
-    One task per job (``tasks_per_node=1``); ``slurm_*`` options only apply on SLURM. Unset (``None``) options are
-    left to the cluster's defaults.
+    Reads ``cluster``, ``timeout_min``, ``cpus_per_task``, ``mem_gb``, ``partition``, ``account``, ``qos``,
+    ``array_parallelism`` and ``setup`` (commands run before each task). One task per job (``tasks_per_node=1``);
+    ``slurm_*`` options only apply on SLURM. Unset (``None``) options are left to the cluster's defaults.
     """
     import submitit
 
-    executor = submitit.AutoExecutor(folder=str(folder), cluster=cluster)
+    executor = submitit.AutoExecutor(folder=str(folder), cluster=backend.cluster)
     parameters = {
         "name": job_name,
-        "timeout_min": timeout_min,
+        "timeout_min": backend.timeout_min,
         "tasks_per_node": 1,
-        "cpus_per_task": cpus_per_task,
+        "cpus_per_task": backend.cpus_per_task,
         "gpus_per_node": gpus_per_node,
-        "mem_gb": mem_gb,
-        "slurm_partition": partition,
-        "slurm_account": account,
-        "slurm_qos": qos,
-        "slurm_array_parallelism": array_parallelism,
-        "slurm_setup": list(setup) or None,
+        "mem_gb": backend.mem_gb,
+        "slurm_partition": backend.partition,
+        "slurm_account": backend.account,
+        "slurm_qos": backend.qos,
+        "slurm_array_parallelism": backend.array_parallelism,
+        "slurm_setup": list(backend.setup) or None,
     }
     executor.update_parameters(**{k: v for k, v in parameters.items() if v is not None})
     return executor

@@ -16,20 +16,23 @@ import math
 import os
 import secrets
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import scipy.stats
+import yaml
 
 from responserank.errors import AnalysisError, ResponseRankError
+from responserank.resources import conf_dir
 
-# Colours shared across the paper's figures.
-BT_COLOR = "#E74C3C"
-RR_COLOR = "#1D9A6C"
-RT_REGRESSION_COLOR = "#D4A017"
-RR_AGREE_COLOR = "#8D6E63"
+#: The paper's colours by model family (package data ``conf/colors.yaml``), shared by every figure.
+COLORS: dict[str, str] = yaml.safe_load((conf_dir() / "colors.yaml").read_text(encoding="utf-8"))["colors"]
+BT_COLOR, RR_COLOR, RT_REGRESSION_COLOR, RR_AGREE_COLOR = (
+    COLORS[name] for name in ("bt", "rr", "rt_regression", "rr_agree")
+)
 
 FIXED_DATE = _dt.datetime(1990, 1, 1, tzinfo=_dt.UTC)
 _PDF_METADATA = {
@@ -39,6 +42,7 @@ _PDF_METADATA = {
     "Producer": "Matplotlib",
 }
 _PNG_METADATA = {"Software": "Matplotlib"}
+T = TypeVar("T")
 
 
 def run_cli(parser, argv=None) -> int:
@@ -67,6 +71,59 @@ def add_usetex_argument(parser) -> None:
         action="store_true",
         help="render figure text with LaTeX (needs latex, dvipng and ghostscript); default: mathtext",
     )
+
+
+def analysis_parser(prog: str, description: str, commands: Sequence[str]):
+    """An analysis CLI's parser and its required subcommands (named ``commands`` in the usage line)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    metavar = "{" + ",".join(commands) + "}"
+    return parser, parser.add_subparsers(dest="command", required=True, metavar=metavar)
+
+
+def add_generate_command(commands, module: str, help: str, description: str, cache_help: str) -> None:
+    """The ``generate CACHE_DIR FIGURES_DIR [--usetex]`` subcommand, running ``module.generate`` (imported when
+    the command runs, so ``--help`` stays fast)."""
+    import functools
+
+    generate = commands.add_parser("generate", help=help, description=description)
+    generate.add_argument("cache_dir", help=cache_help)
+    generate.add_argument("figures_dir", help="output folder, e.g. paper/figures")
+    add_usetex_argument(generate)
+    generate.set_defaults(handler=functools.partial(_run_generate, module))
+
+
+def _run_generate(module: str, args) -> None:
+    import importlib
+
+    written = importlib.import_module(module).generate(args.cache_dir, args.figures_dir, usetex=args.usetex)
+    overview = Path(args.figures_dir) / "summary.md"
+    print(f"wrote {len(written)} files to {args.figures_dir} (overview: {overview})")
+
+
+def add_wandb_collect_options(collect, family: str) -> None:
+    """``--entity``, ``--force`` and ``--timeout`` of a ``collect`` subcommand reading wandb into a cache folder
+    (``results/<family>`` holds the published cache)."""
+    collect.add_argument("--entity", default=None, help="wandb entity (default: your default entity)")
+    collect.add_argument(
+        "--force",
+        action="store_true",
+        help="write even into a folder holding a published cache (a SOURCE.md, like results/"
+        + family
+        + "), replacing its files",
+    )
+    collect.add_argument("--timeout", type=float, default=30.0, help="seconds per wandb request (default 30)")
+
+
+def print_written(written: Sequence, notes: Sequence[str] = ()) -> None:
+    """``note: …`` lines on stderr, then one ``wrote PATH`` line per written file."""
+    import sys
+
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    for path in written:
+        print(f"wrote {path}")
 
 
 def check_usetex(usetex: bool) -> None:
@@ -377,6 +434,20 @@ def check_csv_records(path: str | os.PathLike) -> None:
         raise AnalysisError(f"{path}: cannot read CSV ({' '.join(str(error).split())})") from error
 
 
+def read_json_object(path: str | os.PathLike, what: str) -> dict:
+    """The JSON object in ``path``; a one-line :class:`AnalysisError` naming the file when it cannot be read, is
+    not JSON or holds something other than an object (``what`` names the file's role, e.g. ``"run record"``)."""
+    import json
+
+    try:
+        payload = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise AnalysisError(f"{path}: not a readable JSON {what} ({error})") from error
+    if not isinstance(payload, dict):
+        raise AnalysisError(f"{path}: a {what} must be a JSON object")
+    return payload
+
+
 def check_range(
     values, path: str | os.PathLike, column: str, low: float, high: float, meaning: str, row_offset: int = 2
 ) -> None:
@@ -441,3 +512,49 @@ def summary_with_section(figures_dir: str | os.PathLike, family: str, markdown: 
     if "<!-- responserank:" not in existing:
         existing = ""  # a summary.md from elsewhere (or an older version) is replaced, not merged
     return existing + ("\n" if existing else "") + block
+
+
+class OutputFolder:
+    """The staging folder of a ``generate`` command and the files written into it so far (:attr:`written`)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.written: list[Path] = []
+
+    def figure(self, fig, stem: str) -> None:
+        """Save ``fig`` as ``<stem>.pdf`` and ``<stem>.png`` (:func:`save_figure`)."""
+        self.written += save_figure(fig, self.root / stem)
+
+    def text(self, name: str, content: str) -> None:
+        """Write the UTF-8 text file ``name``."""
+        path = self.root / name
+        path.write_text(content, encoding="utf-8")
+        self.written.append(path)
+
+
+def write_outputs(
+    figures_dir: str | os.PathLike,
+    family: str,
+    read: Callable[[], T],
+    write: Callable[[OutputFolder, T], str],
+    usetex: bool = False,
+) -> list[Path]:
+    """The skeleton of every ``generate`` command; returns the written paths relative to ``figures_dir``.
+
+    Fails fast, in one line, on an unusable ``figures_dir`` or missing LaTeX tools (``usetex``); then ``read()``
+    loads and checks the inputs (nothing is written yet); then, with the paper's matplotlib settings for this
+    call only (``rc_context``: the caller's rcParams are restored), ``write(out, inputs)`` fills a staging
+    folder and returns the Markdown summary, which becomes ``family``'s section of ``summary.md``; the files
+    move into ``figures_dir`` only when everything succeeded (:func:`atomic_directory`).
+    """
+    import matplotlib
+
+    check_output_dir(figures_dir, "FIGURES_DIR")
+    check_usetex(usetex)
+    inputs = read()
+    with matplotlib.rc_context(), atomic_directory(figures_dir) as staging:
+        configure_matplotlib(usetex=usetex)
+        out = OutputFolder(staging)
+        summary = write(out, inputs)
+        out.text("summary.md", summary_with_section(figures_dir, family, summary))
+    return [path.relative_to(staging) for path in out.written]

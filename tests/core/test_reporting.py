@@ -9,21 +9,28 @@ import stat
 
 import numpy as np
 import pytest
-import scipy.stats
 
 from responserank import reporting
 
 
-def test_summarize_mean_sd_and_t_confidence_interval():
-    values = [0.7, 0.75, 0.8, 0.72, 0.78]
-    summary = reporting.summarize(values)
-    sem = np.std(values, ddof=1) / math.sqrt(5)
-    assert summary.mean == pytest.approx(np.mean(values))
-    assert summary.sd == pytest.approx(np.std(values, ddof=1))
-    assert summary.ci95 == pytest.approx(sem * scipy.stats.t.ppf(0.975, 4))
-    assert reporting.summarize(values, ddof=0).sd == pytest.approx(np.std(values))
+def test_summarize_known_answers():
+    """Textbook values: 1…5 has mean 3, SD √2.5, SEM √0.5 and t(0.975, 4) = 2.7764; 0 and 2 give t(0.975, 1)."""
+    summary = reporting.summarize([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert (summary.mean, summary.n) == (3.0, 5)
+    assert summary.sd == pytest.approx(1.5811388, abs=1e-7)
+    assert summary.ci95 == pytest.approx(1.9632432, abs=1e-6)
+    assert reporting.summarize([0.0, 2.0]).ci95 == pytest.approx(12.7062047, abs=1e-6)
+    assert reporting.summarize([1.0, 2.0, 3.0, 4.0, 5.0], ddof=0).sd == pytest.approx(math.sqrt(2))
     assert reporting.summarize([0.5]).ci95 == 0.0
     assert reporting.summarize([1.0, np.nan, 3.0]).n == 2
+    assert math.isnan(reporting.summarize([]).mean)
+
+
+def test_summarize_interval_covers_the_true_mean_95_percent_of_the_time():
+    rng = np.random.default_rng(0)
+    samples = rng.normal(loc=2.0, scale=3.0, size=(4000, 6))
+    covered = [abs(s.mean - 2.0) <= s.ci95 for s in map(reporting.summarize, samples)]
+    assert np.mean(covered) == pytest.approx(0.95, abs=0.01)
 
 
 def test_format_cell_latex_and_markdown():
@@ -117,3 +124,21 @@ def test_save_figure_is_byte_identical(tmp_path):
     for a, b in zip(first, second, strict=True):
         assert a.read_bytes() == b.read_bytes()
     assert b"(D:19900101000000Z)" in first[0].read_bytes()
+
+
+def test_write_outputs_restores_matplotlib_settings_and_adds_a_summary_section(tmp_path):
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    def write(out: reporting.OutputFolder, inputs: str) -> str:
+        assert matplotlib.rcParams["font.family"] == ["serif"]  # the paper's style inside
+        out.figure(plt.figure(), "empty")
+        out.text("table.tex", "x\n")
+        return f"# Family\n{inputs}"
+
+    with matplotlib.rc_context({"font.family": "monospace"}):
+        written = reporting.write_outputs(tmp_path / "figures", "family", lambda: "numbers", write)
+        assert matplotlib.rcParams["font.family"] == ["monospace"]
+    assert [p.as_posix() for p in written] == ["empty.pdf", "empty.png", "table.tex", "summary.md"]
+    summary = (tmp_path / "figures" / "summary.md").read_text()
+    assert "<!-- responserank:family -->\n# Family\nnumbers" in summary

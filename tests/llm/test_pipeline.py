@@ -65,8 +65,8 @@ def test_presets_share_split_and_drawn_labels_at_a_seed(multipref_dir, tokenizer
     stated = prepared("rr_stated", multipref_dir, tokenizer, 3)
     for other in (rr, stated):
         pd.testing.assert_frame_equal(
-            bt.train[["comparison_id", "chosen_is_a", "evaluator"]],
-            other.train[["comparison_id", "chosen_is_a", "evaluator"]],
+            bt.train[["comparison_id", "first_chosen", "evaluator"]],
+            other.train[["comparison_id", "first_chosen", "evaluator"]],
         )
         assert list(bt.test.comparison_id) == list(other.test.comparison_id)
 
@@ -155,7 +155,7 @@ def test_hand_made_rows_through_the_pipeline(tmp_path, tokenizer):
             kind = train.comparison_id.str.rsplit("_", n=1).str[0]
             ties_in_total = exp["dataset"]["ties_in_agreement_total"]
             agreement = kind.map(expected_agreement | ({} if ties_in_total else {"one_tie": 1.0}))
-            directional = kind.map(expected_mean) * np.where(train.chosen_is_a, 1, -1)
+            directional = kind.map(expected_mean) * np.where(train.first_chosen, 1, -1)
             np.testing.assert_allclose(train.agreement_score, agreement)
             np.testing.assert_allclose(train.directional_mean_preference, directional)
             if preset == "rr_agree":
@@ -171,7 +171,7 @@ def test_hand_made_rows_through_the_pipeline(tmp_path, tokenizer):
                     train.rank_original, np.where(train.preference_strength == 2, 0.0, 1.0)
                 )
             # the drawn annotation decides the side: only b_side has B votes
-            assert train.chosen_is_a[kind != "b_side"].all()
+            assert train.first_chosen[kind != "b_side"].all()
 
 
 def test_fraction_keeps_nested_subsets(multipref_dir, tokenizer):

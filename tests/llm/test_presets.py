@@ -1,4 +1,4 @@
-"""Every preset in conf/llm/experiment resolves and dry-runs; key settings match spec llm.md §9."""
+"""Every preset in conf/llm/experiment resolves, dry-runs and does what its name (the paper's label) says."""
 
 from __future__ import annotations
 
@@ -59,112 +59,87 @@ def test_every_preset_dry_runs_on_the_fixture(resolved, tokenizer):
         assert "train examples" in summary and "Batches" in summary, preset
 
 
-def subset(config: dict, expected: dict) -> dict:
-    return {k: (subset(config[k], v) if isinstance(v, dict) else config[k]) for k, v in expected.items()}
+def _number(text: str) -> float:
+    """The numbers of preset names: ``0p5`` = 0.5, ``1em5`` = 1e-5, ``25`` = 25."""
+    return float(text.replace("p", ".").replace("em", "e-"))
 
 
-AGREE = {
-    "train_processor": "agreement",
-    "dataset": {"ties_in_agreement_total": True, "slight_preference_value": 0.5},
+#: Name token → (setting, value) the preset promises; a percentage becomes a fraction.
+NAME_TOKENS = {
+    r"spread(\d+)": ("train_partitioner.target_size", int),
+    r"randsize(\d+)": ("train_partitioner.partition_size", int),
+    r"partialshuffle(\d+)": ("train_rank_transform.noise", lambda n: int(n) / 100),
+    r"filter(\d+)": ("train_filter.fraction", lambda n: int(n) / 100),
+    r"slight(\d+)": ("dataset.slight_preference_value", lambda n: int(n) / 100),
+    r"annolength(\d+)": ("stratifier.num_buckets", int),
+    r"lr([\dpem]+)": ("learning_rate", _number),
+    r"(?:grad)?acc(\d+)": ("gradient_accumulation_steps", int),
+    r"(?:grad)?clip([\dp]+)": ("max_grad_norm", _number),
+    r"ep(\d+)": ("epochs", int),
+    r"warmup([\dp]+)": ("warmup_ratio", _number),
+    r"(?:wd|weightdecay)([\dp]+)": ("weight_decay", _number),
 }
-EXPECTED = {
-    "bt": {"baseline": True, "use_rr_loss": False, "bt_target": "hard", "learning_rate": 1.5e-5, "epochs": 3},
-    "bt_lr1em5": {"baseline": True, "learning_rate": 1e-5},
-    "bt_acc8": {"baseline": True, "gradient_accumulation_steps": 8},
-    "bt_clip0p5": {"max_grad_norm": 0.5},
-    "bt_ep2": {"baseline": True, "epochs": 2},
-    "bt_warmup0p1": {"warmup_ratio": 0.1},
-    "bt_wd0p001": {"weight_decay": 0.001},
-    "bt_agree": {"baseline": True, "bt_target": "agreement", "dataset": {"ties_in_agreement_total": True}},
-    "bt_meanpref": {"baseline": True, "bt_target": "mean_preference"},
-    "rr": {
-        "train_processor": "real_rt",
-        "stratifier": {"name": "global"},
-        "allow_ties": True,
-        "dataset": {"ties_in_agreement_total": False},
-    },
-    "rr_agree": AGREE
-    | {
-        "stratifier": {"name": "global_split_ties"},
-        "train_partitioner": {"name": "round_robin", "target_size": -1},
-        "allow_ties": False,
-        "baseline": False,
-        "use_rr_loss": True,
-        "sampler": {"name": "fixed_size", "packer": "largest_first_best_fit", "drop_last": False},
-    },
-    "rr_agree_bt": AGREE
-    | {"use_rr_loss": False, "baseline": False, "train_partitioner": {"target_size": -1}},
-    "rr_agree_gradacc2": AGREE | {"gradient_accumulation_steps": 2},
-    "rr_agree_ep4": AGREE | {"epochs": 4},
-    "rr_agree_spread3": AGREE
-    | {
-        "stratifier": {"name": "global"},
-        "train_partitioner": {"name": "round_robin", "target_size": 3},
-        "allow_ties": True,
-    },
-    "rr_agree_partialshuffle75": AGREE
-    | {
-        "train_rank_transform": {"name": "partial_shuffle", "noise": 0.75},
-        "train_partitioner": {"target_size": -1},
-    },
-    "rr_agree_spread2_partialshuffle25": AGREE
-    | {"train_rank_transform": {"noise": 0.25}, "train_partitioner": {"target_size": 2}},
-    "rr_agree_filter95": AGREE
-    | {"train_filter": {"name": "random", "fraction": 0.95}, "rank_filter_after_fraction_sampling": True},
-    "rr_agree_slight25": {"dataset": {"slight_preference_value": 0.25, "ties_in_agreement_total": True}},
-    "rr_agree_slight75": {"dataset": {"slight_preference_value": 0.75, "ties_in_agreement_total": True}},
-    "rr_consensus": {
-        "train_processor": "consensus",
-        "stratifier": {"name": "global"},
-        "train_partitioner": {"target_size": -1},
-        "dataset": {"ties_in_agreement_total": True},
-    },
-    "rr_consensus_spread6": {
-        "train_processor": "consensus",
-        "train_partitioner": {"target_size": 6},
-        "allow_ties": True,
-    },
-    "rr_randrank_randsize4": AGREE
-    | {
-        "train_partitioner": {"name": "random", "partition_size": 4},
-        "train_rank_transform": {"name": "random_rank"},
-    },
-    "rr_stated": {
-        "train_processor": "stated_strength",
-        "stratifier": {"name": "annotator"},
-        "train_partitioner": {"target_size": -1},
-        "dataset": {"ties_in_agreement_total": False},
-        "allow_ties": False,
-    },
-    "rr_stated_global": {"train_processor": "stated_strength", "stratifier": {"name": "global"}},
-    "rr_stated_partialshuffle100": {
-        "train_processor": "stated_strength",
-        "train_rank_transform": {"name": "partial_shuffle", "noise": 1.0},
-    },
-    "rr_rt_spread2_global": {
-        "train_processor": "real_rt",
-        "stratifier": {"name": "global"},
-        "train_partitioner": {"target_size": 2},
-        "allow_ties": True,
-    },
-    "rr_rt_annostrat_spread2": {
-        "train_processor": "real_rt",
-        "stratifier": {"name": "annotator"},
-        "train_partitioner": {"target_size": 2},
-    },
-    "rr_rt_annolength16_spread2": {
-        "train_processor": "real_rt",
-        "stratifier": {"name": "annotator_length_bucket", "num_buckets": 16},
-        "train_partitioner": {"target_size": 2},
-        "allow_ties": True,
-    },
-}
+SIGNALS = {"agree": "agreement", "stated": "stated_strength", "rt": "real_rt", "consensus": "consensus"}
+PLAIN_TOKENS = {"bt", "rr", "meanpref", "randrank", "tiny", "global", "annostrat", *SIGNALS}
 
 
-@pytest.mark.parametrize("preset", sorted(EXPECTED))
-def test_preset_settings(preset, resolved):
+def promised(name: str) -> dict[str, object]:
+    """What a preset's name says about its settings (the paper's experiment labels)."""
+    tokens = name.split("_")
+    baseline = tokens[0] == "bt"
+    promise: dict[str, object] = {"baseline": baseline, "use_rr_loss": not baseline and tokens[-1] != "bt"}
+    if baseline:
+        targets = {"agree": "agreement", "meanpref": "mean_preference"}
+        promise["bt_target"] = targets.get(tokens[1] if len(tokens) > 1 else "", "hard")
+    else:
+        promise["train_processor"] = SIGNALS.get(tokens[1] if len(tokens) > 1 else "rt", "agreement")
+    if "randrank" in tokens:
+        promise["train_rank_transform.name"] = "random_rank"
+    if "global" in tokens or "annostrat" in tokens:
+        promise["stratifier.name"] = "global" if "global" in tokens else "annotator"
+    for token in tokens[1:]:
+        for pattern, (setting, convert) in NAME_TOKENS.items():
+            if match := re.fullmatch(pattern, token):
+                promise[setting] = convert(match.group(1))
+                break
+        else:
+            assert token in PLAIN_TOKENS, f"{name}: unknown name part {token!r}"
+    return promise
+
+
+def setting(experiment: dict, dotted: str):
+    for key in dotted.split("."):
+        experiment = experiment[key]
+    return experiment
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_preset_does_what_its_name_says(preset, resolved):
     experiment = resolved[preset]["experiment"]
-    assert subset(experiment, EXPECTED[preset]) == EXPECTED[preset]
+    for key, value in promised(preset).items():
+        assert setting(experiment, key) == pytest.approx(value), (preset, key)
+
+
+@pytest.mark.parametrize(("preset", "size"), [("rr_agree_spread2", 2), ("rr_consensus_spread4", 4)])
+def test_partition_presets_train_on_partitions_of_their_size(preset, size, resolved, tokenizer):
+    stats = _prepared(resolved[preset], tokenizer).stats
+    assert stats["partitioner/train/max_partition_size"] == size
+
+
+@pytest.mark.parametrize("percent", [25, 75])
+def test_filter_presets_remove_their_share_of_ranks(percent, resolved, tokenizer):
+    stats = _prepared(resolved[f"rr_agree_filter{percent}"], tokenizer).stats
+    ranked = stats["train_examples"] - stats["rank/without_signal"]
+    assert stats["rank/filtered"] / ranked == pytest.approx(percent / 100, abs=0.05)
+
+
+def _prepared(config: dict, tokenizer):
+    from responserank.llm.pipeline import Seeds, prepare_data
+    from responserank.llm.train import with_local_inputs
+
+    config = with_local_inputs(config)
+    seeds = Seeds.from_config(config["seed"], config["model_seed"])
+    return prepare_data(config["experiment"], seeds, tokenizer)
 
 
 def test_the_original_command_lines_resolve():

@@ -88,7 +88,7 @@ CASES = {
     ),
     "missing registry": (lambda c: _cache(c, registry=None), "registry.yaml not found"),
     "corrupt registry": (lambda c: _cache(c, registry="experiments: [x"), "not a readable YAML registry"),
-    "corrupt meta": (lambda c: _cache(c, meta="{oops"), "meta.json: not valid JSON"),
+    "corrupt meta": (lambda c: _cache(c, meta="{oops"), "meta.json: not a readable JSON cache description"),
     "missing column": (
         lambda c: _cache(c, runs=_runs().drop(columns=["eval_accuracy"])),
         "missing column(s) 'eval_accuracy'",

@@ -70,9 +70,9 @@ class PreparedData:
     """Output of :func:`prepare_data`.
 
     ``train`` / ``test``: one row per example with ``comparison_id``, ``prompt``, ``chosen``, ``rejected``
-    (completion texts), ``chosen_is_a``, ``chosen_input_ids`` / ``rejected_input_ids`` (int32 arrays of the
-    chat-template rendering), ``bt_target`` (soft label of the chosen side), ``rank`` (float, lower = stronger,
-    NaN = none) and ``partition_id`` (int; −1 in test). Train adds ``rank_original`` (rank from the signal, before
+    (completion texts), ``first_chosen`` (side A was chosen, as in :mod:`responserank.losses`),
+    ``chosen_input_ids`` / ``rejected_input_ids`` (int32 arrays of the chat-template rendering), ``bt_target``
+    (soft label of the chosen side), ``rank`` (float, lower = stronger, NaN = none) and ``partition_id`` (int; −1 in test). Train adds ``rank_original`` (rank from the signal, before
     shuffles / filters / transforms), ``is_tie``, ``evaluator``, ``annotator_type``, ``preference_strength``
     (2 clearly, 1 slightly, 0 none), ``time_spent``, ``agreement_score``, ``mean_preference``,
     ``directional_mean_preference``, ``num_annotations``, ``length_chars``, ``subject_study``, ``stratum``.
@@ -92,17 +92,17 @@ def _object_array(items: list) -> np.ndarray:
 
 
 def _sides(
-    frame: pd.DataFrame, chosen_is_a: np.ndarray, ids_a_arr: np.ndarray, ids_b_arr: np.ndarray
+    frame: pd.DataFrame, first_chosen: np.ndarray, ids_a_arr: np.ndarray, ids_b_arr: np.ndarray
 ) -> pd.DataFrame:
-    """Orient the comparisons in ``frame`` (side A chosen where ``chosen_is_a``); id arrays align with ``frame``."""
-    a = np.asarray(chosen_is_a, dtype=bool)
+    """Orient the comparisons in ``frame`` (side A chosen where ``first_chosen``); id arrays align with ``frame``."""
+    a = np.asarray(first_chosen, dtype=bool)
     return pd.DataFrame(
         {
             "comparison_id": frame["comparison_id"].to_numpy(),
             "prompt": frame["text"].to_numpy(),
             "chosen": np.where(a, frame["completion_a"], frame["completion_b"]),
             "rejected": np.where(a, frame["completion_b"], frame["completion_a"]),
-            "chosen_is_a": a,
+            "first_chosen": a,
             "chosen_input_ids": np.where(a, ids_a_arr, ids_b_arr),
             "rejected_input_ids": np.where(a, ids_b_arr, ids_a_arr),
         }
@@ -220,11 +220,11 @@ def _aggregate_train(experiment, seeds, comparisons, annotations, values, usable
     rows, drawn = train_rows[has_annotation], usable_index[drawn_local[has_annotation]]
     direction = values.direction[drawn]
     is_tie = direction == 0
-    chosen_is_a = (direction > 0) | (is_tie & coin[has_annotation])
+    first_chosen = (direction > 0) | (is_tie & coin[has_annotation])
     base = comparisons.iloc[rows]
-    train = _sides(base, chosen_is_a, ids_a[rows], ids_b[rows])
+    train = _sides(base, first_chosen, ids_a[rows], ids_b[rows])
     mean_pref = base.mean_preference.to_numpy()
-    directional = signals.directional(mean_pref, chosen_is_a)
+    directional = signals.directional(mean_pref, first_chosen)
     agreement = base.agreement_score.to_numpy()
     drawn_annotations = annotations.iloc[drawn]
     train = train.assign(
@@ -261,7 +261,7 @@ def _aggregate_test(binarized_table, comparisons, test_rows, ids_a, ids_b):
             "prompt",
             "chosen",
             "rejected",
-            "chosen_is_a",
+            "first_chosen",
             "chosen_input_ids",
             "rejected_input_ids",
         ]

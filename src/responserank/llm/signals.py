@@ -142,9 +142,9 @@ def agreement_score(
     return np.where(denominator > 0, numerator / np.maximum(denominator, 1.0), 0.0)
 
 
-def directional(mean_preference: np.ndarray, chosen_is_a: np.ndarray) -> np.ndarray:
+def directional(mean_preference: np.ndarray, first_chosen: np.ndarray) -> np.ndarray:
     """Chosen-oriented mean preference: +m when A is the chosen side, −m otherwise."""
-    return np.where(np.asarray(chosen_is_a, dtype=bool), mean_preference, -np.asarray(mean_preference))
+    return np.where(np.asarray(first_chosen, dtype=bool), mean_preference, -np.asarray(mean_preference))
 
 
 def strength_rank(

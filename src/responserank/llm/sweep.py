@@ -435,17 +435,9 @@ def submit_slurm(config: SweepConfig, todo: Sequence[PlannedRun], cwd: Path) -> 
     folder = Path(backend.folder)
     executor = submitit_executor(
         folder if folder.is_absolute() else cwd / folder,
-        cluster=backend.cluster,
+        backend,
         job_name="rr-llm-sweep",
-        timeout_min=backend.timeout_min,
-        cpus_per_task=backend.cpus_per_task,
         gpus_per_node=backend.gpus_per_task or None,
-        mem_gb=backend.mem_gb,
-        partition=backend.partition,
-        account=backend.account,
-        qos=backend.qos,
-        array_parallelism=backend.array_parallelism,
-        setup=backend.setup,
     )
     jobs = executor.submit_array([_task(config, run, cwd) for run in todo])
     array_id = jobs[0].job_id.split("_")[0]

@@ -343,6 +343,19 @@ def loss_options(experiment: dict[str, Any]) -> dict[str, bool]:
     }
 
 
+def optimiser_arguments(experiment: dict[str, Any]) -> dict[str, Any]:
+    """The ``TrainingArguments`` keywords set by a resolved experiment's batch / optimiser / schedule knobs."""
+    same_name = ("learning_rate", "lr_scheduler_type", "adam_beta1", "adam_beta2", "adam_epsilon")
+    same_name += ("weight_decay", "max_grad_norm", "bf16", "logging_steps", "gradient_accumulation_steps")
+    return {
+        "per_device_train_batch_size": experiment["batch_size"],
+        "per_device_eval_batch_size": experiment["batch_size"],
+        "num_train_epochs": experiment["epochs"],
+        "warmup_steps": float(experiment["warmup_ratio"]),  # a float < 1 is a ratio of the total steps
+        **{name: experiment[name] for name in same_name},
+    }
+
+
 def training_arguments(
     experiment: dict[str, Any],
     run_dir: str | os.PathLike,
@@ -354,28 +367,15 @@ def training_arguments(
     use_wandb: bool = False,
 ):
     """``TrainingArguments`` from a resolved experiment (spec §8): every optimiser / schedule knob of the
-    presets maps to one argument here; the model is never saved (``save_strategy: "no"``)."""
+    presets maps to one argument (:func:`optimiser_arguments`); the model is never saved (``save_strategy``)."""
     from transformers import TrainingArguments
 
     return TrainingArguments(
         output_dir=str(Path(run_dir) / "trainer"),
-        per_device_train_batch_size=experiment["batch_size"],
-        per_device_eval_batch_size=experiment["batch_size"],
-        gradient_accumulation_steps=experiment["gradient_accumulation_steps"],
-        num_train_epochs=experiment["epochs"],
-        learning_rate=experiment["learning_rate"],
-        lr_scheduler_type=experiment["lr_scheduler_type"],
-        warmup_steps=float(experiment["warmup_ratio"]),  # a float < 1 is a ratio of the total steps
-        adam_beta1=experiment["adam_beta1"],
-        adam_beta2=experiment["adam_beta2"],
-        adam_epsilon=experiment["adam_epsilon"],
-        weight_decay=experiment["weight_decay"],
-        max_grad_norm=experiment["max_grad_norm"],
-        bf16=experiment["bf16"],
+        **optimiser_arguments(experiment),
         use_cpu=device == "cpu",
         eval_strategy="epoch" if evaluate else "no",
         eval_on_start=bool(experiment["eval_on_start"]) and evaluate,
-        logging_steps=experiment["logging_steps"],
         save_strategy="no",
         report_to=["wandb"] if use_wandb else "none",
         run_name=run_name,

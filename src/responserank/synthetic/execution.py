@@ -257,19 +257,7 @@ def run_slurm(
     :class:`BackendError` naming the first failed task and its log. Ctrl-C cancels the tasks still running."""
     backend = config.execution_backend
     folder = Path(backend.folder) if backend.folder else directory / ".submitit"
-    executor = submitit_executor(
-        folder,
-        cluster=backend.cluster,
-        job_name=f"rr-synthetic-{config.dataset_key}",
-        timeout_min=backend.timeout_min,
-        cpus_per_task=backend.cpus_per_task,
-        mem_gb=backend.mem_gb,
-        partition=backend.partition,
-        account=backend.account,
-        qos=backend.qos,
-        array_parallelism=backend.array_parallelism,
-        setup=backend.setup,
-    )
+    executor = submitit_executor(folder, backend, job_name=f"rr-synthetic-{config.dataset_key}")
     work = chunks(batches, backend.batches_per_task)
     jobs = executor.submit_array([SlurmChunkTask(config, str(directory), chunk) for chunk in work])
     trials = range(1, config.num_trials + 1)

@@ -39,7 +39,7 @@ import pandas as pd
 from responserank.errors import AnalysisError
 from responserank.llm.analysis.names import CACHE_COLUMNS, METRIC_COLUMNS, REQUIRED_COLUMNS, STATISTIC_COLUMNS
 from responserank.llm.analysis.registry import Experiment, load_registry
-from responserank.reporting import atomic_directory, check_csv_records, check_range
+from responserank.reporting import atomic_directory, check_csv_records, check_range, read_json_object
 
 RUNS_FILE = "runs.csv"
 REGISTRY_FILE = "registry.yaml"
@@ -127,15 +127,8 @@ def read_cache(cache_dir: str | os.PathLike) -> LLMCache:
         raise AnalysisError(f"cache folder {cache_dir} does not exist")
     runs = read_runs(cache_dir / RUNS_FILE)
     experiments = load_registry(cache_dir / REGISTRY_FILE)
-    meta: dict = {}
     meta_path = cache_dir / META_FILE
-    if meta_path.exists():
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise AnalysisError(f"{meta_path}: not valid JSON ({error})") from error
-        if not isinstance(meta, dict):
-            raise AnalysisError(f"{meta_path}: expected a JSON object")
+    meta = read_json_object(meta_path, "cache description") if meta_path.exists() else {}
     return LLMCache(runs=runs, experiments=experiments, meta=meta)
 
 

@@ -18,7 +18,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from responserank.errors import AnalysisError
-from responserank.reporting import add_usetex_argument, refuse_published_cache, run_cli
+from responserank.reporting import (
+    add_generate_command,
+    add_wandb_collect_options,
+    analysis_parser,
+    print_written,
+    refuse_published_cache,
+    run_cli,
+)
 from responserank.resources import llm_registry_path
 
 #: Our experiment registry, shipped as package data (``conf/llm/registry.yaml`` in the repository).
@@ -50,26 +57,16 @@ def _collect(args: argparse.Namespace) -> None:
         registry_path=registry_path,
         force=args.force,
     )
-    for note in notes:
-        print(f"note: {note}", file=sys.stderr)
-    for path in written:
-        print(f"wrote {path}")
-
-
-def _generate(args: argparse.Namespace) -> None:
-    from responserank.llm.analysis.generate import generate
-
-    written = generate(args.cache_dir, args.figures_dir, usetex=args.usetex)
-    print(f"wrote {len(written)} files to {args.figures_dir} (overview: {args.figures_dir}/summary.md)")
+    print_written(written, notes)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m responserank.llm.analysis.cli",
-        description="Analysis of the LLM reward-model experiments: collect runs (wandb or local run records) "
+    parser, commands = analysis_parser(
+        "python -m responserank.llm.analysis.cli",
+        "Analysis of the LLM reward-model experiments: collect runs (wandb or local run records) "
         "into a cache folder, generate the paper's figures and tables from it.",
+        ("collect", "generate"),
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{collect,generate}")
 
     collect = commands.add_parser(
         "collect",
@@ -82,7 +79,6 @@ def build_parser() -> argparse.ArgumentParser:
         "cache_dir", help="output folder, e.g. results/llm_ours (results/llm holds the paper's cache)"
     )
     collect.add_argument("--project-name", default=None, help="wandb project, e.g. rr-llm")
-    collect.add_argument("--entity", default=None, help="wandb entity (default: your default entity)")
     collect.add_argument("--runs-dir", default=None, help="local run store, e.g. outputs/rr_llm")
     collect.add_argument(
         "--registry",
@@ -97,30 +93,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="keep only runs with these seeds",
     )
-    collect.add_argument(
-        "--force",
-        action="store_true",
-        help="write even into a folder holding a published cache (a SOURCE.md, like results/"
-        + "llm"
-        + "), replacing its files",
-    )
-    collect.add_argument("--timeout", type=float, default=30.0, help="seconds per wandb request (default 30)")
+    add_wandb_collect_options(collect, "llm")
     collect.set_defaults(handler=_collect)
 
-    generate = commands.add_parser(
-        "generate",
+    add_generate_command(
+        commands,
+        "responserank.llm.analysis.generate",
         help="draw the figures and tables from CACHE_DIR (offline)",
         description="Read CACHE_DIR/runs.csv and registry.yaml (finished runs only) and write the data-size "
         "curves, RewardBench v2 per category, ablation / sensitivity bar plots (PDF + PNG), the LaTeX "
         "data-size tables, stats.tex (seed-paired tests) and summary.md to FIGURES_DIR. Nothing is written "
         "unless everything succeeds.",
+        cache_help="cache folder, e.g. results/llm or ../shared/reference-results/llm",
     )
-    generate.add_argument(
-        "cache_dir", help="cache folder, e.g. results/llm or ../shared/reference-results/llm"
-    )
-    generate.add_argument("figures_dir", help="output folder, e.g. paper/figures")
-    add_usetex_argument(generate)
-    generate.set_defaults(handler=_generate)
     return parser
 
 

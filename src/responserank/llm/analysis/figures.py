@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -32,7 +33,8 @@ from responserank.llm.analysis.names import (
     TEST_ACCURACY,
 )
 from responserank.llm.analysis.results import FULL_DATA, Results
-from responserank.reporting import BT_COLOR, RR_AGREE_COLOR, RR_COLOR, crossing_point, save_figure
+from responserank.reporting import BT_COLOR, COLORS, RR_AGREE_COLOR, OutputFolder, crossing_point
+from responserank.resources import conf_dir
 
 FALLBACK_STYLE = {"color": "0.3", "marker": "o", "linestyle": "-"}
 PANEL_METRICS = (TEST_ACCURACY, REWARDBENCH_V2)
@@ -126,6 +128,26 @@ def crossing(results: Results, metric: str) -> tuple[float | None, str]:
     return reached, f"RR-Agree reaches BT@100 % ({threshold.mean * 100:.1f} %) at {reached:.1f} % of the data"
 
 
+def _legend_below(fig, ax, max_columns: int | None = None, fontsize: float = 9) -> None:
+    """One frameless legend centred below ``fig`` with the entries of ``ax`` (each label once)."""
+    handles, labels = [], []
+    for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+        if label not in labels:
+            handles.append(handle)
+            labels.append(label)
+    if handles:
+        columns = min(len(labels), max_columns or len(labels))
+        fig.legend(
+            handles,
+            labels,
+            loc="upper center",
+            bbox_to_anchor=(0.5, 0.0),
+            ncol=columns,
+            frameon=False,
+            fontsize=fontsize,
+        )
+
+
 def datasize_figure(results: Results):
     import matplotlib.pyplot as plt
 
@@ -161,16 +183,7 @@ def datasize_figure(results: Results):
         ax.grid(alpha=0.3, linewidth=0.5)
         ax.tick_params(labelsize=8)
     fig.tight_layout(w_pad=1.5)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(
-        handles,
-        labels,
-        loc="upper center",
-        bbox_to_anchor=(0.5, 0.0),
-        ncol=len(labels),
-        frameon=False,
-        fontsize=9,
-    )
+    _legend_below(fig, axes[0])
     return fig
 
 
@@ -191,16 +204,7 @@ def datasize_rb_figure(results: Results):
         ax.set_ylabel(f"Accuracy ({pct()})")
     fig.suptitle("RewardBench v2 by category", fontsize=11)
     fig.tight_layout()
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(
-        handles,
-        labels,
-        loc="upper center",
-        bbox_to_anchor=(0.5, 0.0),
-        ncol=len(labels),
-        frameon=False,
-        fontsize=9,
-    )
+    _legend_below(fig, axes.flat[0])
     return fig
 
 
@@ -227,230 +231,33 @@ class BarPlot:
         return [k for s in self.series for k in s.keys if k is not None]
 
 
-def _hyper(name: str, xlabel: str, values: tuple[tuple[str, str, str], ...]) -> BarPlot:
-    """Grouped BT / RR-Agree bars per hyper-parameter value: (tick label, BT preset, RR-Agree preset)."""
-    return BarPlot(
-        name=name,
-        xlabel=xlabel,
-        groups=tuple(v[0] for v in values),
-        series=(
-            Series("BT", tuple(v[1] for v in values), BT_COLOR),
-            Series("RR-Agree", tuple(v[2] for v in values), RR_AGREE_COLOR),
-        ),
-        references=(),
+TIMES = "$\\times$"
+
+
+def load_bar_plots(path) -> tuple[BarPlot, ...]:
+    """The bar plots of a ``bar_plots.yaml`` (format: the comment at its top); colours are names of
+    :data:`~responserank.reporting.COLORS`."""
+    import yaml
+
+    def series(entry: dict) -> Series:
+        color = COLORS[entry["color"]] if entry["color"] else None
+        return Series(entry["label"], tuple(entry["keys"]), color)
+
+    plots = yaml.safe_load(Path(path).read_text(encoding="utf-8"))["bar_plots"]
+    return tuple(
+        BarPlot(
+            p["name"],
+            p["xlabel"],
+            tuple(p["groups"]),
+            tuple(series(s) for s in p["series"]),
+            tuple(p.get("references", [BASELINE])),
+        )
+        for p in plots
     )
 
 
-RR_RT_COLOR = "#3498DB"
-STATED_COLOR = "#8E44AD"
-CONSENSUS_COLOR = "#27AE60"
-RANDOM_COLOR = "#95A5A6"
-TIMES = "$\\times$"
-
-BAR_PLOTS = (
-    BarPlot(
-        "responserank_size_ablation_bar",
-        "Partition size (round robin)",
-        ("2", "3", "4", "auto"),
-        (
-            Series(
-                "RR-Agree",
-                ("rr_agree_spread2", "rr_agree_spread3", "rr_agree_spread4", "rr_agree"),
-                RR_AGREE_COLOR,
-            ),
-        ),
-    ),
-    _hyper(
-        "hyperparam_lr_sensitivity_bar",
-        "Learning rate",
-        (
-            ("1e-5", "bt_lr1em5", "rr_agree_lr1em5"),
-            ("1.5e-5\n(default)", "bt", "rr_agree"),
-            ("2e-5", "bt_lr2em5", "rr_agree_lr2em5"),
-        ),
-    ),
-    _hyper(
-        "hyperparam_acc_sensitivity_bar",
-        "Gradient accumulation steps",
-        (
-            ("2", "bt_acc2", "rr_agree_gradacc2"),
-            ("4\n(default)", "bt", "rr_agree"),
-            ("8", "bt_acc8", "rr_agree_gradacc8"),
-        ),
-    ),
-    _hyper(
-        "hyperparam_clip_sensitivity_bar",
-        "Gradient clipping (max. norm)",
-        (
-            ("0.5", "bt_clip0p5", "rr_agree_gradclip0p5"),
-            ("1.0\n(default)", "bt", "rr_agree"),
-            ("2.0", "bt_clip2p0", "rr_agree_gradclip2p0"),
-        ),
-    ),
-    _hyper(
-        "hyperparam_epochs_sensitivity_bar",
-        "Epochs",
-        (
-            ("2", "bt_ep2", "rr_agree_ep2"),
-            ("3\n(default)", "bt", "rr_agree"),
-            ("4", "bt_ep4", "rr_agree_ep4"),
-        ),
-    ),
-    _hyper(
-        "hyperparam_warmup_sensitivity_bar",
-        "Warm-up ratio",
-        (
-            ("0.01", "bt_warmup0p01", "rr_agree_warmup0p01"),
-            ("0.05\n(default)", "bt", "rr_agree"),
-            ("0.1", "bt_warmup0p1", "rr_agree_warmup0p1"),
-        ),
-    ),
-    _hyper(
-        "hyperparam_wd_sensitivity_bar",
-        "Weight decay",
-        (("0.001", "bt_wd0p001", "rr_agree_weightdecay0p001"), ("0.1\n(default)", "bt", "rr_agree")),
-    ),
-    BarPlot(
-        "noise_robustness_sensitivity_bar",
-        "Ranks shuffled within each partition (%)",
-        ("0", "25", "50", "75", "100"),
-        (
-            Series(
-                "RR-Agree (auto partitions)",
-                (
-                    "rr_agree",
-                    "rr_agree_partialshuffle25",
-                    "rr_agree_partialshuffle50",
-                    "rr_agree_partialshuffle75",
-                    "rr_agree_partialshuffle100",
-                ),
-                RR_AGREE_COLOR,
-            ),
-            Series(
-                "RR-Agree (partitions of 2)",
-                (
-                    "rr_agree_spread2",
-                    "rr_agree_spread2_partialshuffle25",
-                    "rr_agree_spread2_partialshuffle50",
-                    "rr_agree_spread2_partialshuffle75",
-                    "rr_agree_spread2_partialshuffle100",
-                ),
-                RR_COLOR,
-            ),
-        ),
-    ),
-    BarPlot(
-        "filter_robustness_sensitivity_bar",
-        "Training comparisons without a rank (%)",
-        ("0", "25", "50", "75", "95"),
-        (
-            Series(
-                "RR-Agree",
-                (
-                    "rr_agree",
-                    "rr_agree_filter25",
-                    "rr_agree_filter50",
-                    "rr_agree_filter75",
-                    "rr_agree_filter95",
-                ),
-                RR_AGREE_COLOR,
-            ),
-        ),
-    ),
-    BarPlot(
-        "response_time_length_strat_bar",
-        "Strata of RR-RT (response-time ranks, partitions of 2)",
-        (
-            "global",
-            "annot.",
-            f"annot.\n{TIMES} 2 len.",
-            f"annot.\n{TIMES} 4 len.",
-            f"annot.\n{TIMES} 8 len.",
-            f"annot.\n{TIMES} 16 len.",
-            f"annot.\n{TIMES} 32 len.",
-        ),
-        (
-            Series(
-                "RR-RT",
-                (
-                    "rr_rt_spread2_global",
-                    "rr_rt_annostrat_spread2",
-                    "rr_rt_annolength2_spread2",
-                    "rr_rt_annolength4_spread2",
-                    "rr_rt_annolength8_spread2",
-                    "rr_rt_annolength16_spread2",
-                    "rr_rt_annolength32_spread2",
-                ),
-                RR_RT_COLOR,
-            ),
-        ),
-        references=(BASELINE, MAIN),
-    ),
-    BarPlot(
-        "response_time_length_strat_bar_simplified",
-        "Strata of RR-RT (response-time ranks)",
-        ("global", "per annotator"),
-        (Series("RR-RT", ("rr_rt_spread2_global", "rr_rt_annostrat_spread2"), RR_RT_COLOR),),
-    ),
-    BarPlot(
-        "slight_weight_experiment_bar",
-        "Weight $s$ of 'slightly better' in the agreement",
-        ("0.25", "0.5\n(default)", "0.75"),
-        (Series("RR-Agree", ("rr_agree_slight25", "rr_agree", "rr_agree_slight75"), RR_AGREE_COLOR),),
-    ),
-    BarPlot(
-        "stated_strength_ablation_bar",
-        "RR-Stated (stated-strength ranks) variant",
-        ("annotator\nstrata", "one global\nstratum", "annotator strata,\nranks shuffled"),
-        (
-            Series(
-                "RR-Stated", ("rr_stated", "rr_stated_global", "rr_stated_partialshuffle100"), STATED_COLOR
-            ),
-        ),
-        references=(BASELINE, MAIN),
-    ),
-    BarPlot(
-        "randrank_size_ablation_bar",
-        "Partition size",
-        ("2", "4"),
-        (
-            Series(
-                "random ranks, random partitions (RR-Random)",
-                ("rr_randrank_randsize2", "rr_randrank_randsize4"),
-                RANDOM_COLOR,
-            ),
-            Series(
-                "agreement ranks, round robin (RR-Agree)",
-                ("rr_agree_spread2", "rr_agree_spread4"),
-                RR_AGREE_COLOR,
-            ),
-        ),
-    ),
-    BarPlot(
-        "meanpref_size_comparison_bar",
-        "Partition size (round robin)",
-        ("2", "4", "6", "auto"),
-        (
-            Series(
-                "consensus ranks (RR-Consensus)",
-                ("rr_consensus_spread2", "rr_consensus_spread4", "rr_consensus_spread6", "rr_consensus"),
-                CONSENSUS_COLOR,
-            ),
-            Series(
-                "agreement ranks (RR-Agree)",
-                ("rr_agree_spread2", "rr_agree_spread4", None, "rr_agree"),
-                RR_AGREE_COLOR,
-            ),
-        ),
-    ),
-    BarPlot(
-        "bt_soft_labels_comparison_bar",
-        "Reward model (BT-Agree / -MeanPref: soft BT targets)",
-        ("BT", "BT-Agree", "BT-MeanPref", "RR-Agree"),
-        (Series("", ("bt", "bt_agree", "bt_meanpref", "rr_agree"), None),),
-        references=(),
-    ),
-)
+#: The ablation / sensitivity bar plots, in drawing order (package data ``conf/llm/bar_plots.yaml``).
+BAR_PLOTS = load_bar_plots(conf_dir("llm") / "bar_plots.yaml")
 
 
 def _bar_values(results: Results, key: str | None, metric: str):
@@ -548,21 +355,7 @@ def bar_figure(results: Results, plot: BarPlot, note: str | None = None):
     if note:
         fig.suptitle(note, fontsize=8.5)
     fig.tight_layout(w_pad=1.5)
-    handles, labels = [], []
-    for handle, label in zip(*axes[0].get_legend_handles_labels(), strict=True):
-        if label not in labels:
-            handles.append(handle)
-            labels.append(label)
-    if handles:
-        fig.legend(
-            handles,
-            labels,
-            loc="upper center",
-            bbox_to_anchor=(0.5, 0.0),
-            ncol=min(len(labels), 3),
-            frameon=False,
-            fontsize=8.5,
-        )
+    _legend_below(fig, axes[0], max_columns=3, fontsize=8.5)
     return fig
 
 
@@ -577,8 +370,9 @@ def bar_plot_status(results: Results, plot: BarPlot) -> tuple[bool, list[str]]:
     return drawable, missing
 
 
-def write_bar_plots(results: Results, out_dir) -> tuple[list, list[str]]:
-    written, notes = [], []
+def write_bar_plots(results: Results, out: OutputFolder) -> list[str]:
+    """Draw every drawable plot of :data:`BAR_PLOTS` into ``out``; returns notes on skipped / partial plots."""
+    notes = []
     for plot in BAR_PLOTS:
         drawable, missing = bar_plot_status(results, plot)
         if not drawable:
@@ -594,5 +388,5 @@ def write_bar_plots(results: Results, out_dir) -> tuple[list, list[str]]:
             if k in results.experiments
         ):
             note = "The paper's BT-Agree / BT-MeanPref runs ignored the soft targets (hard labels; spec llm.md, 13)"
-        written += save_figure(bar_figure(results, plot, note), out_dir / plot.name)
-    return written, notes
+        out.figure(bar_figure(results, plot, note), plot.name)
+    return notes

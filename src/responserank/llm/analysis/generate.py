@@ -4,7 +4,7 @@ Writes into FIGURES_DIR (all or nothing, via :func:`responserank.reporting.atomi
 
     multipref_datasize.{pdf,png}, multipref_datasize_rb.{pdf,png}
     multipref_{test_accuracy,rewardbench_v1,rewardbench_v2}_table_part{1,2}.tex
-    <bar plot>.{pdf,png}                        one per entry of figures.BAR_PLOTS with data
+    <bar plot>.{pdf,png}                        one per entry of conf/llm/bar_plots.yaml with data
     stats.tex, summary.md
 
 Only finished runs of the registry's experiments are used. Outputs whose experiments have no runs are skipped
@@ -16,15 +16,11 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from responserank.llm.analysis.cache import read_cache
-from responserank.llm.analysis.figures import (
-    crossing,
-    datasize_figure,
-    datasize_rb_figure,
-    write_bar_plots,
-)
+from responserank.llm.analysis.figures import crossing, datasize_figure, datasize_rb_figure, write_bar_plots
 from responserank.llm.analysis.names import (
     BASELINE,
     MAIN_ROWS,
@@ -38,14 +34,7 @@ from responserank.llm.analysis.names import (
 from responserank.llm.analysis.results import Results, finished_results, seed_warnings
 from responserank.llm.analysis.stats import PairedTest, markdown_tests, run_tests, stats_tex
 from responserank.llm.analysis.tables import latex_tables, markdown_datasize_table, markdown_full_data_table
-from responserank.reporting import (
-    atomic_directory,
-    check_output_dir,
-    check_usetex,
-    configure_matplotlib,
-    save_figure,
-    summary_with_section,
-)
+from responserank.reporting import OutputFolder, write_outputs
 
 TABLE_METRICS = (TEST_ACCURACY, REWARDBENCH_V1, REWARDBENCH_V2)
 DATASET_NOTE = (
@@ -99,43 +88,50 @@ def summary_markdown(
     return "\n".join(lines)
 
 
+def _write_datasize(out: OutputFolder, results: Results) -> list[str]:
+    """The data-size figures and LaTeX tables; returns notes (skipped when no main experiment has runs)."""
+    if not (results.has(BASELINE) or any(results.has(k) for k in MAIN_ROWS)):
+        return ["data-size figures and tables skipped: none of " + ", ".join(MAIN_ROWS) + " has runs"]
+    out.figure(datasize_figure(results), "multipref_datasize")
+    out.figure(datasize_rb_figure(results), "multipref_datasize_rb")
+    for metric in TABLE_METRICS:
+        for part, text in enumerate(latex_tables(results, metric), start=1):
+            out.text(f"multipref_{METRIC_FILE_NAMES[metric]}_table_part{part}.tex", text)
+    return []
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    results: Results
+    tests: list[PairedTest]
+    skipped: list[str]
+    warnings: list[str]
+
+
+def _read(cache_dir: str | os.PathLike) -> _Inputs:
+    """Finished runs, seed-paired tests and seed warnings (printed); seed mismatches are errors, before any file
+    is written."""
+    results = finished_results(read_cache(cache_dir))
+    tests, skipped = run_tests(results)
+    warnings = seed_warnings(results, [k for k in MAIN_ROWS if results.has(k)])
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return _Inputs(results, tests, skipped, warnings)
+
+
 def generate(
     cache_dir: str | os.PathLike, figures_dir: str | os.PathLike, usetex: bool = False
 ) -> list[Path]:
     """Read the cache, write every output; returns the written paths (relative to ``figures_dir``)."""
-    check_output_dir(figures_dir, "FIGURES_DIR")  # before the work: one line, not a traceback at the end
-    check_usetex(usetex)
-    cache = read_cache(cache_dir)
-    results = finished_results(cache)
-    tests, skipped = run_tests(results)  # before any file is written: seed mismatches are errors
-    warnings = seed_warnings(results, [k for k in MAIN_ROWS if results.has(k)])
-    for warning in warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    notes = [f"stats.tex: skipped {s}" for s in skipped]
-    configure_matplotlib(usetex=usetex)
-    written: list[Path] = []
-    with atomic_directory(figures_dir) as staging:
-        if results.has(BASELINE) or any(results.has(k) for k in MAIN_ROWS):
-            written += save_figure(datasize_figure(results), staging / "multipref_datasize")
-            written += save_figure(datasize_rb_figure(results), staging / "multipref_datasize_rb")
-            for metric in TABLE_METRICS:
-                for part, text in enumerate(latex_tables(results, metric), start=1):
-                    path = staging / f"multipref_{METRIC_FILE_NAMES[metric]}_table_part{part}.tex"
-                    path.write_text(text, encoding="utf-8")
-                    written.append(path)
-        else:
-            notes.append(
-                "data-size figures and tables skipped: none of " + ", ".join(MAIN_ROWS) + " has runs"
-            )
-        bar_files, bar_notes = write_bar_plots(results, staging)
-        written += bar_files
-        notes += bar_notes
-        (staging / "stats.tex").write_text(stats_tex(results, tests, skipped), encoding="utf-8")
-        written.append(staging / "stats.tex")
+
+    def write(out: OutputFolder, inputs: _Inputs) -> str:
+        results = inputs.results
+        notes = [f"stats.tex: skipped {s}" for s in inputs.skipped]
+        notes += _write_datasize(out, results)
+        notes += write_bar_plots(results, out)
+        out.text("stats.tex", stats_tex(results, inputs.tests, inputs.skipped))
         notes.append(DATASET_NOTE)
-        summary = summary_markdown(results, tests, notes, warnings, Path(cache_dir).as_posix())
-        summary = summary_with_section(figures_dir, "llm", summary)
-        (staging / "summary.md").write_text(summary, encoding="utf-8")
-        written.append(staging / "summary.md")
-        relative = [p.relative_to(staging) for p in written]
-    return relative
+        cache = Path(cache_dir).as_posix()
+        return summary_markdown(results, inputs.tests, notes, inputs.warnings, cache)
+
+    return write_outputs(figures_dir, "llm", lambda: _read(cache_dir), write, usetex)

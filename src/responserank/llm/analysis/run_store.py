@@ -47,7 +47,7 @@ from typing import Any
 
 from responserank.errors import AnalysisError
 from responserank.llm.analysis.names import METRIC_COLUMNS, STATISTIC_COLUMNS
-from responserank.reporting import write_text_atomic
+from responserank.reporting import read_json_object, write_text_atomic
 
 SCHEMA = "responserank.llm.run/1"
 RECORD_FILE = "run_record.json"
@@ -166,12 +166,7 @@ class RunRecord:
             if payload.get(name) is not None and not isinstance(payload.get(name), dict):
                 raise ValueError(f"{name} must be a JSON object")
         return cls(
-            run_name=payload["run_name"],
-            egid=payload["egid"],
-            experiment=payload["experiment"],
-            seed=payload["seed"],
-            fraction=payload["fraction"],
-            run_state=payload["run_state"],
+            **{name: payload[name] for name in required},
             experiment_name=payload.get("experiment_name"),
             dry_run=payload.get("dry_run", False),
             run_id=payload.get("run_id"),
@@ -195,13 +190,7 @@ def write_run_record(run_dir: str | os.PathLike, record: RunRecord) -> Path:
 
 def read_run_record(path: str | os.PathLike) -> RunRecord:
     """Read one record; AnalysisError naming the file when it is not valid JSON or breaks the schema."""
-    path = Path(path)
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise AnalysisError(f"{path}: not a readable JSON run record ({error})") from error
-    if not isinstance(payload, dict):
-        raise AnalysisError(f"{path}: a run record must be a JSON object")
+    payload = read_json_object(path, "run record")
     try:
         return RunRecord.from_dict(payload)
     except ValueError as error:

@@ -16,13 +16,7 @@ import sys
 from pathlib import Path
 
 from responserank.errors import AnalysisError
-from responserank.reporting import (
-    atomic_directory,
-    check_output_dir,
-    check_usetex,
-    configure_matplotlib,
-    summary_with_section,
-)
+from responserank.reporting import OutputFolder, write_outputs
 from responserank.rl_control.analysis.figures import write_figures
 from responserank.rl_control.analysis.stats import RLStatistics, compute_statistics
 from responserank.rl_control.analysis.tables import TABLES, count_wins, latex_table, markdown_table
@@ -74,33 +68,29 @@ def summary_markdown(stats: RLStatistics, num_ppo: int, num_models: int, files: 
     return "\n".join(lines)
 
 
-def generate(
-    cache_dir: str | os.PathLike, figures_dir: str | os.PathLike, usetex: bool = False
-) -> list[Path]:
-    """Read the cache, write every output; returns the written paths (relative to ``figures_dir``)."""
-    check_output_dir(figures_dir, "FIGURES_DIR")  # before the work: one line, not a traceback at the end
-    check_usetex(usetex)
+def _read(cache_dir: str | os.PathLike):
+    """(results, statistics); the statistics' warnings are printed."""
     results = read_results(cache_dir)
     stats = compute_statistics(results.ppo, results.reward_models)
     if not stats.envs:
         raise AnalysisError(f"{cache_dir}: no PPO run has a non-empty reward history")
     for warning in stats.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    configure_matplotlib(usetex=usetex)
-    written: list[Path] = []
-    with atomic_directory(figures_dir) as staging:
-        written += write_figures(stats, results.ppo, staging)
-        for name in TABLES:
-            if name == "rl_control_rew_model_accuracy_table" and not stats.summaries["accuracy"]:
-                continue
-            path = staging / f"{name}.tex"
-            path.write_text(latex_table(stats, name), encoding="utf-8")
-            written.append(path)
-        summary = summary_markdown(
-            stats, len(results.ppo), len(results.reward_models), [p.name for p in results.files]
-        )
-        summary = summary_with_section(figures_dir, "rl_control", summary)
-        (staging / "summary.md").write_text(summary, encoding="utf-8")
-        written.append(staging / "summary.md")
-        relative = [p.relative_to(staging) for p in written]
-    return relative
+    return results, stats
+
+
+def _write(out: OutputFolder, inputs) -> str:
+    results, stats = inputs
+    out.written += write_figures(stats, results.ppo, out.root)
+    for name in TABLES:
+        if name != "rl_control_rew_model_accuracy_table" or stats.summaries["accuracy"]:
+            out.text(f"{name}.tex", latex_table(stats, name))
+    files = [p.name for p in results.files]
+    return summary_markdown(stats, len(results.ppo), len(results.reward_models), files)
+
+
+def generate(
+    cache_dir: str | os.PathLike, figures_dir: str | os.PathLike, usetex: bool = False
+) -> list[Path]:
+    """Read the cache, write every output; returns the written paths (relative to ``figures_dir``)."""
+    return write_outputs(figures_dir, "rl_control", lambda: _read(cache_dir), _write, usetex)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from responserank.errors import AnalysisError
-from responserank.reporting import add_usetex_argument, run_cli
+from responserank.reporting import add_generate_command, analysis_parser, print_written, run_cli
 
 
 def _find(args: argparse.Namespace) -> None:
@@ -41,17 +41,7 @@ def _collect(args: argparse.Namespace) -> None:
                 f"{args.paths_file}: experiment folder {folder} of {config!r} does not exist "
                 f"(relative paths are resolved against the current folder {Path.cwd()})"
             )
-    for path in collect(args.cache_dir, experiments, add_to_existing=args.add_to_existing):
-        print(f"wrote {path}")
-
-
-def _generate(args: argparse.Namespace) -> None:
-    from responserank.synthetic.analysis.generate import generate
-
-    written = generate(args.cache_dir, args.figures_dir, usetex=args.usetex)
-    print(
-        f"wrote {len(written)} files to {args.figures_dir} (overview: {Path(args.figures_dir) / 'summary.md'})"
-    )
+    print_written(collect(args.cache_dir, experiments, add_to_existing=args.add_to_existing))
 
 
 def _summary(args: argparse.Namespace) -> None:
@@ -64,12 +54,12 @@ def _summary(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m responserank.synthetic.analysis.cli",
-        description="Analysis of the synthetic experiments: find runner outputs, collect them into caches, "
+    parser, commands = analysis_parser(
+        "python -m responserank.synthetic.analysis.cli",
+        "Analysis of the synthetic experiments: find runner outputs, collect them into caches, "
         "generate the paper's figures and tables.",
+        ("find", "collect", "generate", "summary"),
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{find,collect,generate,summary}")
 
     find = commands.add_parser(
         "find",
@@ -102,19 +92,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     collect.set_defaults(handler=_collect)
 
-    generate = commands.add_parser(
-        "generate",
+    add_generate_command(
+        commands,
+        "responserank.synthetic.analysis.generate",
         help="draw every figure and table from the caches",
         description="Read CACHE_DIR/<config>.json for the with-variability triplet (deterministic_all, "
         "stochastic, drift_diffusion) and the no-variability triplet, and write boxplots, "
         "metric-vs-size curves, Kendall tau histograms, confusion matrices (PDF + PNG), LaTeX tables, "
         "the Wilcoxon significance tables and summary.md to FIGURES_DIR. Configs without a cache are "
         "left out. Nothing is written unless everything succeeds.",
+        cache_help="folder with the <config>.json caches, e.g. results/synthetic",
     )
-    generate.add_argument("cache_dir", help="folder with the <config>.json caches, e.g. results/synthetic")
-    generate.add_argument("figures_dir", help="output folder, e.g. paper/figures")
-    add_usetex_argument(generate)
-    generate.set_defaults(handler=_generate)
 
     summary = commands.add_parser(
         "summary",

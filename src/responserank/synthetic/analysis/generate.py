@@ -25,17 +25,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
-
 from responserank.errors import AnalysisError
-from responserank.reporting import (
-    atomic_directory,
-    check_output_dir,
-    check_usetex,
-    configure_matplotlib,
-    save_figure,
-    summary_with_section,
-)
+from responserank.reporting import OutputFolder, write_outputs
 from responserank.synthetic.analysis import figures, tables
 from responserank.synthetic.analysis.cache import DatasetResults, load_caches
 from responserank.synthetic.analysis.names import (
@@ -78,28 +69,22 @@ def confusion_stem(config: str) -> str:
     return stem + (NO_VARIABILITY_SUFFIX if config.endswith(NO_VARIABILITY_SUFFIX) else "")
 
 
-def _write_triplet(out: Path, suffix: str, datasets: list[DatasetResults]) -> list[str]:
-    """Write every output of one triplet into ``out``; returns the file names."""
-    written = []
-
-    def figure(fig, stem: str) -> None:
-        written.extend(path.name for path in save_figure(fig, out / stem))
-
-    def text(name: str, content: str) -> None:
-        (out / name).write_text(content, encoding="utf-8")
-        written.append(name)
-
+def _write_triplet(out: OutputFolder, suffix: str, datasets: list[DatasetResults]) -> None:
+    """Write every output of one triplet into ``out``."""
     # The boxplot orders datasets alphabetically (as the paper does); everything else Det, Stoch, DDM.
-    figure(figures.combined_metrics_boxplot(_alphabetical(datasets)), f"combined_metrics_boxplot_{suffix}")
-    figure(figures.metrics_vs_datasize(datasets), f"metrics_vs_datasize_combined_{suffix}")
-    figure(figures.kendall_tau_histograms(datasets), f"{KENDALL_TAU}_combined_histograms_{suffix}")
+    out.figure(
+        figures.combined_metrics_boxplot(_alphabetical(datasets)), f"combined_metrics_boxplot_{suffix}"
+    )
+    out.figure(figures.metrics_vs_datasize(datasets), f"metrics_vs_datasize_combined_{suffix}")
+    out.figure(figures.kendall_tau_histograms(datasets), f"{KENDALL_TAU}_combined_histograms_{suffix}")
     for results in datasets:
-        figure(figures.confusion_matrix_figure(results), f"{confusion_stem(results.config)}_confusion_matrix")
+        out.figure(
+            figures.confusion_matrix_figure(results), f"{confusion_stem(results.config)}_confusion_matrix"
+        )
     for metric in METRICS:
-        text(f"{metric}_table_{suffix}.tex", tables.metric_table_latex(datasets, metric))
-    text(f"vars_{suffix}.tex", tables.vars_latex(datasets))
-    text(f"statistical_table_{suffix}.tex", tables.statistical_table_latex(datasets))
-    return written
+        out.text(f"{metric}_table_{suffix}.tex", tables.metric_table_latex(datasets, metric))
+    out.text(f"vars_{suffix}.tex", tables.vars_latex(datasets))
+    out.text(f"statistical_table_{suffix}.tex", tables.statistical_table_latex(datasets))
 
 
 def summary_markdown(groups: dict[str, list[DatasetResults]]) -> str:
@@ -146,18 +131,17 @@ def summary_markdown(groups: dict[str, list[DatasetResults]]) -> str:
     return "\n".join(parts)
 
 
-def generate(cache_dir: str | os.PathLike, figures_dir: str | os.PathLike, usetex: bool = False) -> list[str]:
-    """Write all outputs for the triplets found in ``cache_dir`` to ``figures_dir``; returns the file names."""
-    figures_dir = check_output_dir(figures_dir, "FIGURES_DIR")
-    groups = triplets(load_caches(cache_dir))
-    check_usetex(usetex)
-    written = []
-    with matplotlib.rc_context():
-        configure_matplotlib(usetex=usetex)
-        with atomic_directory(figures_dir) as staging:
-            for suffix, datasets in groups.items():
-                written += _write_triplet(staging, suffix, datasets)
-            summary = summary_with_section(figures_dir, "synthetic", summary_markdown(groups))
-            (staging / "summary.md").write_text(summary, encoding="utf-8")
-            written.append("summary.md")
-    return written
+def _write_all(out: OutputFolder, groups: dict[str, list[DatasetResults]]) -> str:
+    for suffix, datasets in groups.items():
+        _write_triplet(out, suffix, datasets)
+    return summary_markdown(groups)
+
+
+def generate(
+    cache_dir: str | os.PathLike, figures_dir: str | os.PathLike, usetex: bool = False
+) -> list[Path]:
+    """Write all outputs for the triplets found in ``cache_dir`` to ``figures_dir``; returns the written paths
+    (relative to ``figures_dir``)."""
+    return write_outputs(
+        figures_dir, "synthetic", lambda: triplets(load_caches(cache_dir)), _write_all, usetex
+    )
