@@ -92,7 +92,7 @@ def test_early_ctrl_c_prints_one_line_and_ends_the_workers(tmp_path):
     directory = tmp_path / "run"
     process = start_runner(directory)
     workers = spawn_workers(process, 2)
-    time.sleep(0.5)  # the workers are importing torch: before their initializer could ignore SIGINT
+    time.sleep(1.0)  # the workers are importing torch: before their initializer could ignore SIGINT
     os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130

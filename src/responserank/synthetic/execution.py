@@ -139,14 +139,16 @@ def run_local(
     context = multiprocessing.get_context("spawn")
     executor = None
     try:
-        with sigint_ignored():  # inherited by the workers: an early Ctrl-C reaches only this process
-            executor = futures.ProcessPoolExecutor(
-                num_processes, mp_context=context, initializer=_worker_init, initargs=(os.getpid(),)
-            )
-            jobs = [
-                executor.submit(run_and_write_batch, config, str(directory), batch, owner)
-                for batch in batches
-            ]
+        executor = futures.ProcessPoolExecutor(
+            num_processes, mp_context=context, initializer=_worker_init, initargs=(os.getpid(),)
+        )
+        submit = functools.partial(executor.submit, run_and_write_batch, config, str(directory), owner=owner)
+        # With "spawn", each of the first `num_processes` submits starts one worker. The workers inherit the
+        # ignored SIGINT, so an early Ctrl-C reaches only this process; the window (where a Ctrl-C is lost) is
+        # these spawns alone, not the whole submission.
+        with sigint_ignored():
+            jobs = [submit(batch) for batch in batches[:num_processes]]
+        jobs += [submit(batch) for batch in batches[num_processes:]]
         for job in futures.as_completed(jobs):
             on_written(len(job.result()))
     except BaseException:
