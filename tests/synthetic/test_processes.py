@@ -44,6 +44,9 @@ def start_runner(directory: Path) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # a terminal's foreground command starts with the default Ctrl-C action; a suite started as a background
+        # job of a script (`pytest &`) ignores SIGINT, and an ignored SIGINT is inherited across exec
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
